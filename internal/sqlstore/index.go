@@ -1,0 +1,171 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/custody-dev/custody"
+)
+
+// execer is what apply needs of a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// IndexTables lists the tables derived from the log, in the order Replay
+// clears them (children first).
+var IndexTables = []string{"custody_events", "items", "users"}
+
+func decodePayload(payload []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return custody.Errorf(custody.EINVALID, "malformed payload: %v", err)
+	}
+	return nil
+}
+
+// apply writes the index rows that entry e (at log index idx) produces. It
+// is the one place where the log is interpreted, used both when appending
+// and when replaying, so the two cannot drift apart. It MUST be
+// deterministic: its effect depends only on the entries before idx.
+func (db *DB) apply(ctx context.Context, tx execer, idx uint64, e custody.Entry, payload []byte) error {
+	switch e.Type {
+	case custody.EntryStoreInit:
+		var p custody.StoreInit
+		if err := decodePayload(payload, &p); err != nil {
+			return err
+		}
+		return nil // meta is written at init; verify checks it against this entry
+	case custody.EntryUserAdd:
+		var p custody.UserAdded
+		if err := decodePayload(payload, &p); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, db.rebind(`SELECT COUNT(*) FROM users WHERE name = ?`), p.Name).Scan(&n); err != nil {
+			return fmt.Errorf("check user name: %w", err)
+		}
+		if n > 0 {
+			return custody.Errorf(custody.ECONFLICT, "a user named %q already exists", p.Name)
+		}
+		_, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO users (id, name, role, token_hash, password_hash, created_at, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			p.ID, p.Name, string(p.Role), nullable(p.TokenHash), nullable(p.PasswordHash), e.Time, idx)
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		return nil
+	case custody.EntryUserToken:
+		var p custody.UserAdded
+		if err := decodePayload(payload, &p); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, db.rebind(`UPDATE users SET token_hash = ? WHERE id = ?`), nullable(p.TokenHash), p.ID)
+		if err != nil {
+			return fmt.Errorf("update token: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return custody.Errorf(custody.ENOTFOUND, "no user %s", p.ID)
+		}
+		return nil
+	case custody.EntryItemAdd:
+		var p custody.ItemAdded
+		if err := decodePayload(payload, &p); err != nil {
+			return err
+		}
+		it := p.Item
+		if it.ID != e.Subject {
+			return custody.Errorf(custody.EINVALID, "item %s in an entry about %s", it.ID, e.Subject)
+		}
+		holder := it.Collector
+		if holder == "" {
+			holder = it.IngestedBy
+		}
+		_, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO items (id, kind, blob, size, media_type, name, case_id, collector, collected_at, lat, lon,
+			description, seal, location, capture, duplicate, ingested_by, ingested_at, device_time, store, holder, log_index)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			it.ID, it.Kind, nullable(string(it.Blob)), it.Size, nullable(it.MediaType), nullable(it.Name), nullable(it.Case),
+			nullable(it.Collector), nullable(it.CollectedAt), floatOrNil(it.Lat), floatOrNil(it.Lon), nullable(it.Description),
+			nullable(it.Seal), nullable(it.Location), nullable(string(it.Capture)), boolInt(it.Duplicate), it.IngestedBy, it.IngestedAt,
+			nullable(it.DeviceTime), it.Store, holder, idx)
+		if err != nil {
+			return fmt.Errorf("insert item: %w", err)
+		}
+		return db.insertEvent(ctx, tx, custody.Event{ID: e.ID, Item: it.ID, Type: "intake", To: holder,
+			Seal: it.Seal, Location: it.Location, Actor: e.Actor, Time: e.Time, LogIndex: idx})
+	case custody.EntryHandover:
+		var p custody.Handover
+		if err := decodePayload(payload, &p); err != nil {
+			return err
+		}
+		var holder string
+		err := tx.QueryRowContext(ctx, db.rebind(`SELECT COALESCE(holder, '') FROM items WHERE id = ?`), p.Item).Scan(&holder)
+		if errors.Is(err, sql.ErrNoRows) {
+			return custody.Errorf(custody.ENOTFOUND, "no item %s", p.Item)
+		} else if err != nil {
+			return fmt.Errorf("read holder: %w", err)
+		}
+		if holder != p.From {
+			return custody.Errorf(custody.ECONFLICT, "item %s is held by %q, not %q", p.Item, holder, p.From)
+		}
+		q := `UPDATE items SET holder = ?, seal = COALESCE(?, seal), location = COALESCE(?, location) WHERE id = ?`
+		if _, err := tx.ExecContext(ctx, db.rebind(q), p.To, nullable(p.Seal), nullable(p.Location), p.Item); err != nil {
+			return fmt.Errorf("update holder: %w", err)
+		}
+		return db.insertEvent(ctx, tx, custody.Event{ID: e.ID, Item: p.Item, Type: "handover", From: p.From, To: p.To,
+			Reason: p.Reason, Seal: p.Seal, Location: p.Location, Actor: e.Actor, Time: e.Time, LogIndex: idx})
+	case custody.EntryAccess:
+		var p custody.Access
+		if err := decodePayload(payload, &p); err != nil {
+			return err
+		}
+		return db.insertEvent(ctx, tx, custody.Event{ID: e.ID, Item: p.Item, Type: p.Action, Reason: p.Reason,
+			Actor: e.Actor, Time: e.Time, LogIndex: idx})
+	}
+	return custody.Errorf(custody.EUNSUPPORTED, "entry %d has unknown type %q", idx, e.Type)
+}
+
+func (db *DB) insertEvent(ctx context.Context, tx execer, ev custody.Event) error {
+	_, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO custody_events (id, item, type, from_holder, to_holder, reason, seal, location, actor, time, log_index)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		ev.ID, ev.Item, ev.Type, nullable(ev.From), nullable(ev.To), nullable(ev.Reason), nullable(ev.Seal),
+		nullable(ev.Location), ev.Actor, ev.Time, ev.LogIndex)
+	if err != nil {
+		if db.isForeignKey(err) {
+			return custody.Errorf(custody.ENOTFOUND, "no item %s", ev.Item)
+		}
+		return fmt.Errorf("insert custody event: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) isForeignKey(err error) bool {
+	s := err.Error()
+	return bytes.Contains([]byte(s), []byte("FOREIGN KEY")) || bytes.Contains([]byte(s), []byte("foreign key"))
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func floatOrNil(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return *f
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

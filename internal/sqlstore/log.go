@@ -1,0 +1,417 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/custody-dev/custody"
+	"github.com/custody-dev/custody/verify"
+)
+
+// Pending is a change waiting to be sequenced: its envelope (Time is set by
+// the sequencer) and its canonical payload.
+type Pending struct {
+	Entry   custody.Entry
+	Payload []byte
+}
+
+// Appended is a sequenced entry as committed.
+type Appended struct {
+	Index uint64
+	Entry custody.Entry
+	Leaf  []byte
+}
+
+type appendReq struct {
+	ctx     context.Context
+	entries []Pending
+	done    chan appendResult
+}
+
+type appendResult struct {
+	out []Appended
+	err error
+}
+
+// appender commits concurrent appends in groups: one transaction, one fsync,
+// for every request waiting when the previous commit ends.
+type appender struct {
+	db       *DB
+	reqs     chan *appendReq
+	maxBatch int
+	wg       sync.WaitGroup
+	stop     chan struct{}
+	once     sync.Once
+}
+
+func newAppender(db *DB, maxBatch int) *appender {
+	if maxBatch <= 0 {
+		maxBatch = 4096
+	}
+	a := &appender{db: db, reqs: make(chan *appendReq, 1024), maxBatch: maxBatch, stop: make(chan struct{})}
+	a.wg.Add(1)
+	go a.loop()
+	return a
+}
+
+func (a *appender) close() {
+	a.once.Do(func() { close(a.stop) })
+	a.wg.Wait()
+}
+
+func (a *appender) loop() {
+	defer a.wg.Done()
+	for {
+		var first *appendReq
+		select {
+		case first = <-a.reqs:
+		case <-a.stop:
+			// Fail what is still queued: nothing was acknowledged.
+			for {
+				select {
+				case r := <-a.reqs:
+					r.done <- appendResult{err: custody.Errorf(custody.EUNAVAILABLE, "the store is closing")}
+				default:
+					return
+				}
+			}
+		}
+		batch := []*appendReq{first}
+		n := len(first.entries)
+	drain:
+		for n < a.maxBatch {
+			select {
+			case r := <-a.reqs:
+				batch = append(batch, r)
+				n += len(r.entries)
+			default:
+				break drain
+			}
+		}
+		a.commit(batch)
+	}
+}
+
+// Append sequences entries as one unit: all are committed with consecutive
+// indices and their index rows, or none is. It returns once the entries are
+// durable (committed with synchronous=FULL on SQLite; committed on
+// PostgreSQL). Errors: those of the projection (EINVALID, ECONFLICT,
+// ENOTFOUND), EUNAVAILABLE when closing.
+func (db *DB) Append(ctx context.Context, entries ...Pending) ([]Appended, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	r := &appendReq{ctx: ctx, entries: entries, done: make(chan appendResult, 1)}
+	select {
+	case db.app.reqs <- r:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-db.app.stop:
+		return nil, custody.Errorf(custody.EUNAVAILABLE, "the store is closing")
+	}
+	// Once queued, wait for the outcome even if ctx ends: the caller must
+	// learn whether its entry was committed.
+	res := <-r.done
+	return res.out, res.err
+}
+
+func (a *appender) commit(batch []*appendReq) {
+	db := a.db
+	results := make([]appendResult, len(batch))
+	err := func() error {
+		ctx := context.Background()
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin append: %w", err)
+		}
+		defer tx.Rollback()
+		lock := `SELECT size FROM log_seq WHERE id = 1`
+		if db.dialect == Postgres {
+			lock += ` FOR UPDATE`
+		}
+		var size uint64
+		if err := tx.QueryRowContext(ctx, lock).Scan(&size); err != nil {
+			return fmt.Errorf("read log size: %w", err)
+		}
+		last, err := db.lastTime(ctx, tx, size)
+		if err != nil {
+			return err
+		}
+		now := db.now().UTC()
+		if now.Before(last) {
+			now = last // entry times never go backwards in log order
+		}
+		stamp := custody.FormatTime(now)
+		next := size
+		var rows []custody.LogRecord
+		for i, r := range batch {
+			if r.ctx.Err() != nil {
+				results[i].err = r.ctx.Err()
+				continue
+			}
+			out, recs, err := db.applyRequest(ctx, tx, r.entries, next, stamp)
+			if err != nil {
+				results[i].err = err
+				continue
+			}
+			results[i].out = out
+			rows = append(rows, recs...)
+			next += uint64(len(recs))
+		}
+		if next == size {
+			return nil
+		}
+		if err := db.insertEntries(ctx, tx, rows); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, db.rebind(`UPDATE log_seq SET size = ? WHERE id = 1`), next); err != nil {
+			return fmt.Errorf("advance log size: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit append: %w", err)
+		}
+		return nil
+	}()
+	for i, r := range batch {
+		res := results[i]
+		if err != nil && res.err == nil {
+			res = appendResult{err: err}
+		}
+		r.done <- res
+	}
+}
+
+// applyRequest applies one request's entries inside a savepoint, so that a
+// rejected request leaves the others of the batch intact.
+func (db *DB) applyRequest(ctx context.Context, tx *sql.Tx, entries []Pending, next uint64, stamp string) ([]Appended, []custody.LogRecord, error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT req`); err != nil {
+		return nil, nil, fmt.Errorf("savepoint: %w", err)
+	}
+	out := make([]Appended, 0, len(entries))
+	recs := make([]custody.LogRecord, 0, len(entries))
+	err := func() error {
+		for j, p := range entries {
+			e := p.Entry
+			e.V = custody.EntryVersion
+			e.Time = stamp
+			e.Payload = custody.Ref(verify.ContentRef(p.Payload))
+			leaf, err := verify.Canonical(e)
+			if err != nil {
+				return fmt.Errorf("encode entry: %w", err)
+			}
+			if len(leaf) > verify.MaxEntrySize {
+				return custody.Errorf(custody.ETOOLARGE, "entry of %d bytes is over the limit", len(leaf))
+			}
+			idx := next + uint64(j)
+			if err := db.apply(ctx, tx, idx, e, p.Payload); err != nil {
+				return err
+			}
+			out = append(out, Appended{Index: idx, Entry: e, Leaf: leaf})
+			recs = append(recs, custody.LogRecord{Index: idx, Leaf: leaf, Payload: p.Payload})
+		}
+		return nil
+	}()
+	if err != nil {
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT req`); rerr != nil {
+			return nil, nil, fmt.Errorf("rollback to savepoint: %w (after %v)", rerr, err)
+		}
+		tx.ExecContext(ctx, `RELEASE SAVEPOINT req`)
+		return nil, nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT req`); err != nil {
+		return nil, nil, fmt.Errorf("release savepoint: %w", err)
+	}
+	return out, recs, nil
+}
+
+func (db *DB) lastTime(ctx context.Context, tx *sql.Tx, size uint64) (time.Time, error) {
+	if size == 0 {
+		return time.Time{}, nil
+	}
+	var leaf []byte
+	if err := tx.QueryRowContext(ctx, db.rebind(`SELECT leaf FROM log_entries WHERE idx = ?`), size-1).Scan(&leaf); err != nil {
+		return time.Time{}, fmt.Errorf("read last entry %d: %w", size-1, err)
+	}
+	e, err := verify.ParseEntry(leaf)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("last entry %d: %w", size-1, err)
+	}
+	t, err := time.Parse(time.RFC3339Nano, e.Time)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("last entry %d: time: %w", size-1, err)
+	}
+	return t, nil
+}
+
+func (db *DB) insertEntries(ctx context.Context, tx *sql.Tx, rows []custody.LogRecord) error {
+	const chunk = 200
+	for len(rows) > 0 {
+		n := min(chunk, len(rows))
+		var q strings.Builder
+		q.WriteString(`INSERT INTO log_entries (idx, leaf, payload) VALUES `)
+		args := make([]any, 0, 3*n)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?, ?, ?)")
+			args = append(args, r.Index, r.Leaf, r.Payload)
+		}
+		if _, err := tx.ExecContext(ctx, db.rebind(q.String()), args...); err != nil {
+			return fmt.Errorf("insert log entries: %w", err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// LogSize returns the number of sequenced entries.
+func (db *DB) LogSize(ctx context.Context) (uint64, error) {
+	var n uint64
+	if err := db.read.QueryRowContext(ctx, `SELECT size FROM log_seq WHERE id = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read log size: %w", err)
+	}
+	return n, nil
+}
+
+// Records returns the sequenced entries with from <= index < to, in order.
+func (db *DB) Records(ctx context.Context, from, to uint64) ([]custody.LogRecord, error) {
+	return db.records(ctx, db.read, from, to)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func (db *DB) records(ctx context.Context, q querier, from, to uint64) ([]custody.LogRecord, error) {
+	rows, err := q.QueryContext(ctx, db.rebind(`SELECT idx, leaf, payload FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx`), from, to)
+	if err != nil {
+		return nil, fmt.Errorf("read log entries: %w", err)
+	}
+	defer rows.Close()
+	var out []custody.LogRecord
+	for rows.Next() {
+		var r custody.LogRecord
+		if err := rows.Scan(&r.Index, &r.Leaf, &r.Payload); err != nil {
+			return nil, fmt.Errorf("read log entry: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Integration is the published part of the log, as its integrator last left
+// it: the size and the serialised tree state (see ledger.State).
+type Integration struct {
+	Size  uint64
+	State []byte
+}
+
+// IntegrateFunc publishes records (the entries from prev.Size on) and
+// returns the new tree state and its signed checkpoint.
+type IntegrateFunc func(ctx context.Context, prev Integration, recs []custody.LogRecord) (next Integration, checkpoint []byte, err error)
+
+// Integrate runs fn on the entries sequenced but not yet published, holding
+// the integration lock, and records the new state and checkpoint. At most
+// max entries are taken per call. It returns the new published size.
+// Several processes may call it at once: one publishes, the others then find
+// nothing to do.
+func (db *DB) Integrate(ctx context.Context, max int, fn IntegrateFunc) (uint64, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin integrate: %w", err)
+	}
+	defer tx.Rollback()
+	q := `SELECT size, state FROM log_integ WHERE id = 1`
+	if db.dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	var prev Integration
+	if err := tx.QueryRowContext(ctx, q).Scan(&prev.Size, &prev.State); err != nil {
+		return 0, fmt.Errorf("read integration state: %w", err)
+	}
+	var size uint64
+	if err := tx.QueryRowContext(ctx, `SELECT size FROM log_seq WHERE id = 1`).Scan(&size); err != nil {
+		return 0, fmt.Errorf("read log size: %w", err)
+	}
+	if size <= prev.Size {
+		return prev.Size, nil
+	}
+	to := min(size, prev.Size+uint64(max))
+	recs, err := db.records(ctx, tx, prev.Size, to)
+	if err != nil {
+		return 0, err
+	}
+	if uint64(len(recs)) != to-prev.Size {
+		return 0, fmt.Errorf("log entries %d..%d: found %d rows: the log has a gap", prev.Size, to, len(recs))
+	}
+	next, note, err := fn(ctx, prev, recs)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, db.rebind(`UPDATE log_integ SET size = ?, state = ? WHERE id = 1`), next.Size, next.State); err != nil {
+		return 0, fmt.Errorf("save integration state: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?)`), next.Size, string(note), custody.FormatTime(db.now())); err != nil {
+		return 0, fmt.Errorf("save checkpoint: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit integrate: %w", err)
+	}
+	return next.Size, nil
+}
+
+// Published returns the integration state.
+func (db *DB) Published(ctx context.Context) (Integration, error) {
+	var in Integration
+	if err := db.read.QueryRowContext(ctx, `SELECT size, state FROM log_integ WHERE id = 1`).Scan(&in.Size, &in.State); err != nil {
+		return in, fmt.Errorf("read integration state: %w", err)
+	}
+	return in, nil
+}
+
+// StoredCheckpoint is a checkpoint as the store recorded it.
+type StoredCheckpoint struct {
+	Size      uint64
+	Note      []byte
+	CreatedAt string
+}
+
+// Checkpoints returns every recorded checkpoint in size order.
+func (db *DB) Checkpoints(ctx context.Context) ([]StoredCheckpoint, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT size, note, created_at FROM checkpoints ORDER BY size`)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredCheckpoint
+	for rows.Next() {
+		var c StoredCheckpoint
+		var note string
+		if err := rows.Scan(&c.Size, &note, &c.CreatedAt); err != nil {
+			return nil, fmt.Errorf("read checkpoint: %w", err)
+		}
+		c.Note = []byte(note)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// LatestCheckpoint returns the newest checkpoint. Errors: ENOTFOUND.
+func (db *DB) LatestCheckpoint(ctx context.Context) (StoredCheckpoint, error) {
+	var c StoredCheckpoint
+	var note string
+	err := db.read.QueryRowContext(ctx, `SELECT size, note, created_at FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&c.Size, &note, &c.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, custody.Errorf(custody.ENOTFOUND, "no checkpoint has been published yet")
+	} else if err != nil {
+		return c, fmt.Errorf("read checkpoint: %w", err)
+	}
+	c.Note = []byte(note)
+	return c, nil
+}
