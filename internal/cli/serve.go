@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/custody-dev/custody/internal/api"
+	"github.com/custody-dev/custody/internal/evidence"
+	"github.com/custody-dev/custody/internal/sqlstore"
+)
+
+func (m *Main) cmdServe(ctx context.Context, args []string) error {
+	fs, data, _ := m.flags("serve", "[--addr 127.0.0.1:8080]")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := m.open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return m.serve(ctx, st, *addr)
+}
+
+// serve runs the HTTP server until ctx ends, publishing the log in the
+// background so that entries appended by this or another process (custody
+// add on the same store) appear in checkpoints within a second.
+func (m *Main) serve(ctx context.Context, st *store, addr string) error {
+	logger := m.logger()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           api.New(st.svc, logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := st.svc.Publish(ctx); err != nil && ctx.Err() == nil {
+					logger.Error("publish log", "err", err)
+				}
+			}
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(m.Stderr, "custody: serving store %s on http://%s (public log at /log/, API at /api/v1/)\n", st.cfg.StoreID, ln.Addr())
+	if m.Ready != nil {
+		m.Ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	_, err = st.svc.Publish(sctx)
+	return err
+}
+
+// rebuildStore recreates the index. With SQLite, a new database file is
+// built from the published log alone (checked against its signed root) and
+// swapped in; the old file is kept beside it. With PostgreSQL, the index
+// tables are replayed in place from the sequenced entries.
+func rebuildStore(ctx context.Context, st *store, progress evidence.Progress, now func() time.Time) (uint64, error) {
+	p, ok := strings.CutPrefix(st.cfg.DB, "sqlite:")
+	if !ok {
+		var n uint64
+		err := st.db.Replay(ctx, func(done, total uint64) {
+			n = done
+			if progress != nil {
+				progress("replay", int64(done), int64(total))
+			}
+		})
+		return n, err
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(st.dir, p)
+	}
+	tmp := p + ".rebuild"
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(tmp + suffix)
+	}
+	fresh, err := sqlstore.Open(ctx, tmp, sqlstore.Options{Now: now})
+	if err != nil {
+		return 0, err
+	}
+	n, err := st.svc.RebuildInto(ctx, fresh, progress)
+	if err == nil {
+		err = fresh.SetMeta(ctx, "store_id", st.cfg.StoreID)
+	}
+	if cerr := fresh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := st.db.Close(); err != nil {
+		return 0, err
+	}
+	old := fmt.Sprintf("%s.old-%s", p, now().UTC().Format("20060102T150405"))
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(p+suffix, old+suffix); err != nil && !os.IsNotExist(err) {
+			return 0, fmt.Errorf("move old database aside: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return 0, fmt.Errorf("swap in rebuilt database: %w", err)
+	}
+	// Reopen so that the caller's Close works on a live handle.
+	st.db, err = sqlstore.Open(ctx, p, sqlstore.Options{Now: now})
+	return n, err
+}
