@@ -43,7 +43,7 @@ type Item struct {
 
 	// Index fields: derived from the log, not part of the intake payload.
 	Holder   string `json:"holder,omitempty"`
-	LogIndex uint64 `json:"log_index"`
+	LogIndex uint64 `json:"log_index,omitempty"` // never 0 for an item: entry 0 is store.init
 }
 
 // Event is one link of an item's chain of custody.

@@ -43,6 +43,11 @@ func ParseEntry(leaf []byte) (Entry, error) {
 	if err := dec.Decode(&e); err != nil {
 		return e, fmt.Errorf("entry: %w", err)
 	}
+	// One entry, one encoding: the bytes must be exactly what encoding the
+	// parsed entry gives (this also refuses empty optional fields spelled out).
+	if again, err := Canonical(e); err != nil || !bytes.Equal(again, leaf) {
+		return e, fmt.Errorf("entry: not in canonical form")
+	}
 	switch {
 	case e.V != 1:
 		return e, fmt.Errorf("entry: unsupported version %d", e.V)
