@@ -20,17 +20,17 @@ import (
 
 // Error codes. They are stable: API clients and scripts match on them.
 const (
-	EINVALID      = "invalid"       // bad input; nothing was changed
-	ENOTFOUND     = "not_found"     // no such record
-	ECONFLICT     = "conflict"      // the request conflicts with current state
-	EUNAUTHORIZED = "unauthorized"  // no or bad credentials
-	EFORBIDDEN    = "forbidden"     // authenticated but not allowed
-	ETOOLARGE     = "too_large"     // body or field over its limit
-	EUNAVAILABLE  = "unavailable"   // temporarily unable; retry later
-	EINTERNAL     = "internal"      // a bug or an I/O fault; details are logged, not shown
-	ETAMPERED     = "tampered"      // stored data does not match its hash or proof
-	EUNSUPPORTED  = "unsupported"   // a store or format version this build does not know
-	ENOSPACE      = "no_space"      // the disk or quota is full; nothing was half-written
+	EINVALID      = "invalid"      // bad input; nothing was changed
+	ENOTFOUND     = "not_found"    // no such record
+	ECONFLICT     = "conflict"     // the request conflicts with current state
+	EUNAUTHORIZED = "unauthorized" // no or bad credentials
+	EFORBIDDEN    = "forbidden"    // authenticated but not allowed
+	ETOOLARGE     = "too_large"    // body or field over its limit
+	EUNAVAILABLE  = "unavailable"  // temporarily unable; retry later
+	EINTERNAL     = "internal"     // a bug or an I/O fault; details are logged, not shown
+	ETAMPERED     = "tampered"     // stored data does not match its hash or proof
+	EUNSUPPORTED  = "unsupported"  // a store or format version this build does not know
+	ENOSPACE      = "no_space"     // the disk or quota is full; nothing was half-written
 )
 
 // Error is an error meant for a user: Code is one of the E* constants and

@@ -89,10 +89,10 @@ type HandoverRequest struct {
 
 // ItemFilter selects items for a list.
 type ItemFilter struct {
-	Case   string
-	Blob   Ref
-	After  string // cursor: item ID to start after
-	Limit  int
+	Case  string
+	Blob  Ref
+	After string // cursor: item ID to start after
+	Limit int
 }
 
 // ItemService is the evidence intake and chain of custody.
