@@ -55,6 +55,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"demo":     {"create a store with synthetic demo data and serve it", (*Main).cmdDemo},
 		"init":     {"create a store", (*Main).cmdInit},
 		"add":      {"take in evidence files", (*Main).cmdAdd},
 		"items":    {"list items", (*Main).cmdItems},
