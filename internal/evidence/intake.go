@@ -15,6 +15,7 @@ import (
 
 	"github.com/custody-dev/custody"
 	"github.com/custody-dev/custody/internal/capture"
+	"github.com/custody-dev/custody/verify"
 )
 
 // Field limits. Longer input is refused with ETOOLARGE, never truncated.
@@ -182,7 +183,9 @@ func (s *Service) inspect(ctx context.Context, ref custody.Ref, size int64) (str
 	if err != nil {
 		s.cfg.Logger.Warn("read capture metadata", "ref", ref, "media_type", mt, "err", err)
 	}
-	raw, err := json.Marshal(md)
+	// Canonical, as the payload records it: the item Intake returns must be
+	// byte for byte what the index (and a replay) later returns.
+	raw, err := verify.Canonical(md)
 	if err != nil || string(raw) == "{}" {
 		return mt, nil
 	}

@@ -39,6 +39,16 @@ func (s *Service) RebuildInto(ctx context.Context, into *sqlstore.DB, progress P
 	rng := rf.NewEmptyRange(0)
 	if err := s.eachPublished(ctx, cp.Size, func(recs []custody.LogRecord) error {
 		for _, r := range recs {
+			// The payloads too: Load commits group by group, so a damaged
+			// payload found only while loading would leave a half-loaded
+			// database behind.
+			e, err := verify.ParseEntry(r.Leaf)
+			if err != nil {
+				return custody.Errorf(custody.ETAMPERED, "published entry %d: %v", r.Index, err)
+			}
+			if err := verify.CheckPayload(e, r.Payload); err != nil {
+				return custody.Errorf(custody.ETAMPERED, "payload of published entry %d: %v", r.Index, err)
+			}
 			if err := rng.Append(verify.LeafHash(r.Leaf), nil); err != nil {
 				return err
 			}
