@@ -182,6 +182,18 @@ func (s *Server) getContent(w http.ResponseWriter, r *http.Request, u *custody.U
 		s.error(w, r, custody.Errorf(custody.ENOTFOUND, "item %s has no file", it.ID))
 		return
 	}
+	setHeaders := func() {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.FormatInt(it.Size, 10))
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": it.Name}))
+		w.Header().Set("Digest", "sha-256="+it.Blob.Hex())
+	}
+	if r.Method == http.MethodHead {
+		// GET patterns also match HEAD: no content leaves, so no access
+		// event is recorded.
+		setHeaders()
+		return
+	}
 	rc, err := s.svc.Blobs().Open(r.Context(), it.Blob)
 	if err != nil {
 		s.error(w, r, err)
@@ -192,15 +204,47 @@ func (s *Server) getContent(w http.ResponseWriter, r *http.Request, u *custody.U
 		s.error(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(it.Size, 10))
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": it.Name}))
-	w.Header().Set("Digest", "sha-256="+it.Blob.Hex())
-	if _, err := io.Copy(w, rc); err != nil {
+	setHeaders()
+	if err := copyVerified(w, rc, it.Size); err != nil {
 		// Headers are gone; a tampered blob aborts the response so the
 		// client sees a truncated body rather than bad bytes as complete.
 		s.logger.Error("stream content", "item", it.ID, "err", err)
 		panic(http.ErrAbortHandler)
+	}
+}
+
+// copyVerified copies a verifying blob reader to w, holding back the last
+// chunk read until r has ended cleanly with exactly size bytes. The blob
+// store reports a hash mismatch (ETAMPERED) only at EOF: written with
+// io.Copy, every byte of a tampered blob would already be out and, with
+// Content-Length set, the client would see a complete response.
+func copyVerified(w io.Writer, r io.Reader, size int64) error {
+	buf := make([]byte, 32<<10)
+	held := make([]byte, 0, len(buf))
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			total += int64(n)
+			if total > size {
+				return custody.Errorf(custody.ETAMPERED, "content is longer than its record (%d bytes)", size)
+			}
+			if len(held) > 0 {
+				if _, werr := w.Write(held); werr != nil {
+					return werr
+				}
+			}
+			held = append(held[:0], buf[:n]...)
+		}
+		if errors.Is(err, io.EOF) {
+			if total != size {
+				return custody.Errorf(custody.ETAMPERED, "content is %d bytes, its record says %d", total, size)
+			}
+			_, werr := w.Write(held)
+			return werr
+		} else if err != nil {
+			return err
+		}
 	}
 }
 

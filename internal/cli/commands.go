@@ -33,6 +33,10 @@ func (m *Main) cmdInit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Publish, so that a new store's checkpoint covers its first entries.
+	if _, err := st.svc.Publish(ctx); err != nil {
+		return err
+	}
 	fmt.Fprintf(m.Stderr, "created store %s in %s\nverifier key: %s\nAPI token of %s (shown once):\n", st.cfg.StoreID, *data, st.cfg.VerifierKey, *admin)
 	fmt.Fprintln(m.Stdout, token)
 	return nil
@@ -333,6 +337,12 @@ func (m *Main) cmdLog(ctx context.Context, args []string) error {
 		return errUsage
 	}
 	sub := args[0]
+	if sub != "checkpoint" && sub != "key" && sub != "proof" {
+		// Checked before opening the store: "custody log --data DIR" is a
+		// missing subcommand, not a missing store.
+		fmt.Fprintf(m.Stderr, "custody log: unknown subcommand %q (checkpoint, key, proof)\n", sub)
+		return errUsage
+	}
 	fs, data, _ := m.flags("log "+sub, "")
 	index := fs.Int64("index", -1, "prove the entry at this log index")
 	pos, err := parse(fs, args[1:])
@@ -460,6 +470,10 @@ func (m *Main) cmdUser(ctx context.Context, args []string) error {
 		return errUsage
 	}
 	sub := args[0]
+	if sub != "list" && sub != "add" && sub != "token" {
+		fmt.Fprintf(m.Stderr, "custody user: unknown subcommand %q (add, token, list)\n", sub)
+		return errUsage
+	}
 	fs, data, as := m.flags("user "+sub, "")
 	role := fs.String("role", "", "admin, prosecutor, investigator, forensic, sapper, analyst or reviewer")
 	pwStdin := fs.Bool("password-stdin", false, "read a sign-in password from standard input")

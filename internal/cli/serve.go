@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -123,7 +124,15 @@ func rebuildStore(ctx context.Context, st *store, progress evidence.Progress, no
 	if err := st.db.Close(); err != nil {
 		return 0, err
 	}
-	old := fmt.Sprintf("%s.old-%s", p, now().UTC().Format("20060102T150405"))
+	// Never overwrite an earlier backup (two rebuilds in one second).
+	stamp := now().UTC().Format("20060102T150405")
+	old := fmt.Sprintf("%s.old-%s", p, stamp)
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(old); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		old = fmt.Sprintf("%s.old-%s-%d", p, stamp, i)
+	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if err := os.Rename(p+suffix, old+suffix); err != nil && !os.IsNotExist(err) {
 			return 0, fmt.Errorf("move old database aside: %w", err)
