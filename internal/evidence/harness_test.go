@@ -42,7 +42,7 @@ func (c *fakeClock) Now() time.Time {
 // directories and keys it was built from, so that tests can tamper with
 // them or open a second service on the same store.
 type env struct {
-	t          *testing.T
+	t          testing.TB
 	dialect    string
 	dsn        string
 	dir        string // holds blobs/, log/, private/
@@ -61,7 +61,7 @@ type env struct {
 
 // newService builds a fresh, initialised store of the given dialect with an
 // admin user.
-func newService(t *testing.T, dialect string) *env {
+func newService(t testing.TB, dialect string) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, dialect: dialect, dsn: sqltest.DSN(t, dialect), dir: t.TempDir(), clock: newClock()}
@@ -143,8 +143,7 @@ func (e *env) raw() *sql.DB {
 }
 
 // exec runs a tampering statement (written with ? placeholders) on the raw
-// database and requires it to change exactly one row... or more when want
-// is negative.
+// database and requires it to change at least one row.
 func (e *env) exec(q string, args ...any) {
 	e.t.Helper()
 	db := e.raw()

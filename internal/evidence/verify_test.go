@@ -167,6 +167,26 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			e.exec("UPDATE log_entries SET leaf = ? WHERE idx = ?", forged, s.photo.LogIndex)
 			return []want{{kind: "entry", entry: at(s.photo.LogIndex)}, {kind: "checkpoint"}}
 		}},
+		{"log truncated in the database", func(t *testing.T, e *env, s *scenario) []want {
+			// An insider removes the newest entries and winds the counters
+			// back; the signed checkpoints still name the old size.
+			size := e.logSize()
+			cut := s.handover.LogIndex
+			e.exec("DELETE FROM log_entries WHERE idx >= ?", cut)
+			e.exec("UPDATE log_seq SET size = ? WHERE id = 1", cut)
+			return []want{{kind: "checkpoint", object: fmt.Sprintf("checkpoint %d", size)}, {kind: "index"}}
+		}},
+		{"log truncated with its checkpoints", func(t *testing.T, e *env, s *scenario) []want {
+			// As above, and the newer checkpoint rows and the integration
+			// size wound back too: the published checkpoint still names the
+			// old size.
+			cut := s.handover.LogIndex
+			e.exec("DELETE FROM log_entries WHERE idx >= ?", cut)
+			e.exec("UPDATE log_seq SET size = ? WHERE id = 1", cut)
+			e.exec("DELETE FROM checkpoints WHERE size > ?", cut)
+			e.exec("UPDATE log_integ SET size = ? WHERE id = 1", cut)
+			return []want{{kind: "checkpoint", object: "published checkpoint"}}
+		}},
 		{"recorded checkpoint signed by another key", func(t *testing.T, e *env, s *scenario) []want {
 			cps, err := e.db.Checkpoints(context.Background())
 			if err != nil || len(cps) < 2 {

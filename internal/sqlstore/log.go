@@ -47,6 +47,10 @@ type appender struct {
 	wg       sync.WaitGroup
 	stop     chan struct{}
 	once     sync.Once
+	// mu orders sends on reqs before close: once closed is set, no request
+	// is queued that the stopped loop would never answer.
+	mu     sync.RWMutex
+	closed bool
 }
 
 func newAppender(db *DB, maxBatch int) *appender {
@@ -60,7 +64,12 @@ func newAppender(db *DB, maxBatch int) *appender {
 }
 
 func (a *appender) close() {
-	a.once.Do(func() { close(a.stop) })
+	a.once.Do(func() {
+		a.mu.Lock()
+		a.closed = true
+		close(a.stop)
+		a.mu.Unlock()
+	})
 	a.wg.Wait()
 }
 
@@ -107,12 +116,20 @@ func (db *DB) Append(ctx context.Context, entries ...Pending) ([]Appended, error
 		return nil, nil
 	}
 	r := &appendReq{ctx: ctx, entries: entries, done: make(chan appendResult, 1)}
+	// The read lock keeps close from stopping the loop between the closed
+	// check and the send; the loop keeps draining reqs until stop is
+	// closed, so a send blocked on a full queue does not block close forever.
+	db.app.mu.RLock()
+	if db.app.closed {
+		db.app.mu.RUnlock()
+		return nil, custody.Errorf(custody.EUNAVAILABLE, "the store is closing")
+	}
 	select {
 	case db.app.reqs <- r:
+		db.app.mu.RUnlock()
 	case <-ctx.Done():
+		db.app.mu.RUnlock()
 		return nil, ctx.Err()
-	case <-db.app.stop:
-		return nil, custody.Errorf(custody.EUNAVAILABLE, "the store is closing")
 	}
 	// Once queued, wait for the outcome even if ctx ends: the caller must
 	// learn whether its entry was committed.
