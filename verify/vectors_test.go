@@ -10,10 +10,16 @@ import (
 
 type vectorFile struct {
 	Vectors []struct {
-		Name, Payload, PayloadRef, Entry, LeafHashHex string
+		Name        string `json:"name"`
+		Payload     string `json:"payload"`
+		PayloadRef  string `json:"payload_ref"`
+		Entry       string `json:"entry"`
+		LeafHashHex string `json:"leaf_hash_hex"`
 	} `json:"vectors"`
 	NonCanonical []struct {
-		Why, Entry, JSON string
+		Why   string `json:"why"`
+		Entry string `json:"entry"`
+		JSON  string `json:"json"`
 	} `json:"non_canonical"`
 }
 
@@ -22,31 +28,11 @@ func loadVectors(t *testing.T) vectorFile {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v struct {
-		Vectors []struct {
-			Name        string `json:"name"`
-			Payload     string `json:"payload"`
-			PayloadRef  string `json:"payload_ref"`
-			Entry       string `json:"entry"`
-			LeafHashHex string `json:"leaf_hash_hex"`
-		} `json:"vectors"`
-		NonCanonical []struct {
-			Why   string `json:"why"`
-			Entry string `json:"entry"`
-			JSON  string `json:"json"`
-		} `json:"non_canonical"`
-	}
+	var v vectorFile
 	if err := json.Unmarshal(raw, &v); err != nil {
 		t.Fatal(err)
 	}
-	var out vectorFile
-	for _, x := range v.Vectors {
-		out.Vectors = append(out.Vectors, struct{ Name, Payload, PayloadRef, Entry, LeafHashHex string }{x.Name, x.Payload, x.PayloadRef, x.Entry, x.LeafHashHex})
-	}
-	for _, x := range v.NonCanonical {
-		out.NonCanonical = append(out.NonCanonical, struct{ Why, Entry, JSON string }{x.Why, x.Entry, x.JSON})
-	}
-	return out
+	return v
 }
 
 // TestVectors checks the shared test vectors of docs/log-format.md,
