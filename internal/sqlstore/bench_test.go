@@ -3,7 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -30,7 +32,10 @@ import (
 //
 // (No -race: it measures the race detector, not the store.)
 func BenchmarkAppendConcurrent(b *testing.B) {
-	const writers = 64
+	writers := 64
+	if s := os.Getenv("CUSTODY_BENCH_WRITERS"); s != "" {
+		writers, _ = strconv.Atoi(s)
+	}
 	for _, dialect := range sqltest.Dialects(b) {
 		b.Run(dialect, func(b *testing.B) {
 			ctx := context.Background()

@@ -34,7 +34,7 @@ func decodePayload(payload []byte, v any) error {
 // is the one place where the log is interpreted, used both when appending
 // and when replaying, so the two cannot drift apart. It MUST be
 // deterministic: its effect depends only on the entries before idx.
-func (db *DB) apply(ctx context.Context, tx execer, idx uint64, e custody.Entry, payload []byte) error {
+func (db *DB) apply(ctx context.Context, tx *applier, idx uint64, e custody.Entry, payload []byte) error {
 	switch e.Type {
 	case custody.EntryStoreInit:
 		var p custody.StoreInit
@@ -48,13 +48,13 @@ func (db *DB) apply(ctx context.Context, tx execer, idx uint64, e custody.Entry,
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, db.rebind(`SELECT COUNT(*) FROM users WHERE name = ?`), p.Name).Scan(&n); err != nil {
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM users WHERE name = ?`, []any{p.Name}, &n); err != nil {
 			return fmt.Errorf("check user name: %w", err)
 		}
 		if n > 0 {
 			return custody.Errorf(custody.ECONFLICT, "a user named %q already exists", p.Name)
 		}
-		_, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO users (id, name, role, token_hash, password_hash, created_at, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		err := tx.insert(ctx, "users", "id, name, role, token_hash, password_hash, created_at, log_index",
 			p.ID, p.Name, string(p.Role), nullable(p.TokenHash), nullable(p.PasswordHash), e.Time, idx)
 		if err != nil {
 			return fmt.Errorf("insert user: %w", err)
@@ -65,7 +65,7 @@ func (db *DB) apply(ctx context.Context, tx execer, idx uint64, e custody.Entry,
 		if err := decodePayload(payload, &p); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, db.rebind(`UPDATE users SET token_hash = ? WHERE id = ?`), nullable(p.TokenHash), p.ID)
+		res, err := tx.exec(ctx, `UPDATE users SET token_hash = ? WHERE id = ?`, nullable(p.TokenHash), p.ID)
 		if err != nil {
 			return fmt.Errorf("update token: %w", err)
 		}
@@ -86,9 +86,8 @@ func (db *DB) apply(ctx context.Context, tx execer, idx uint64, e custody.Entry,
 		if holder == "" {
 			holder = it.IngestedBy
 		}
-		_, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO items (id, kind, blob, size, media_type, name, case_id, collector, collected_at, lat, lon,
-			description, seal, location, capture, duplicate, ingested_by, ingested_at, device_time, store, holder, log_index)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		err := tx.insert(ctx, "items", `id, kind, blob, size, media_type, name, case_id, collector, collected_at, lat, lon,
+			description, seal, location, capture, duplicate, ingested_by, ingested_at, device_time, store, holder, log_index`,
 			it.ID, it.Kind, nullable(string(it.Blob)), it.Size, nullable(it.MediaType), nullable(it.Name), nullable(it.Case),
 			nullable(it.Collector), nullable(it.CollectedAt), floatOrNil(it.Lat), floatOrNil(it.Lon), nullable(it.Description),
 			nullable(it.Seal), nullable(it.Location), nullable(string(it.Capture)), boolInt(it.Duplicate), it.IngestedBy, it.IngestedAt,
@@ -104,7 +103,7 @@ func (db *DB) apply(ctx context.Context, tx execer, idx uint64, e custody.Entry,
 			return err
 		}
 		var holder string
-		err := tx.QueryRowContext(ctx, db.rebind(`SELECT COALESCE(holder, '') FROM items WHERE id = ?`), p.Item).Scan(&holder)
+		err := tx.queryRow(ctx, `SELECT COALESCE(holder, '') FROM items WHERE id = ?`, []any{p.Item}, &holder)
 		if errors.Is(err, sql.ErrNoRows) {
 			return custody.Errorf(custody.ENOTFOUND, "no item %s", p.Item)
 		} else if err != nil {
@@ -114,7 +113,7 @@ func (db *DB) apply(ctx context.Context, tx execer, idx uint64, e custody.Entry,
 			return custody.Errorf(custody.ECONFLICT, "item %s is held by %q, not %q", p.Item, holder, p.From)
 		}
 		q := `UPDATE items SET holder = ?, seal = COALESCE(?, seal), location = COALESCE(?, location) WHERE id = ?`
-		if _, err := tx.ExecContext(ctx, db.rebind(q), p.To, nullable(p.Seal), nullable(p.Location), p.Item); err != nil {
+		if _, err := tx.exec(ctx, q, p.To, nullable(p.Seal), nullable(p.Location), p.Item); err != nil {
 			return fmt.Errorf("update holder: %w", err)
 		}
 		return db.insertEvent(ctx, tx, custody.Event{ID: e.ID, Item: p.Item, Type: "handover", From: p.From, To: p.To,
@@ -130,13 +129,12 @@ func (db *DB) apply(ctx context.Context, tx execer, idx uint64, e custody.Entry,
 	return custody.Errorf(custody.EUNSUPPORTED, "entry %d has unknown type %q", idx, e.Type)
 }
 
-func (db *DB) insertEvent(ctx context.Context, tx execer, ev custody.Event) error {
-	_, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO custody_events (id, item, type, from_holder, to_holder, reason, seal, location, actor, time, log_index)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+func (db *DB) insertEvent(ctx context.Context, tx *applier, ev custody.Event) error {
+	err := tx.insert(ctx, "custody_events", "id, item, type, from_holder, to_holder, reason, seal, location, actor, time, log_index",
 		ev.ID, ev.Item, ev.Type, nullable(ev.From), nullable(ev.To), nullable(ev.Reason), nullable(ev.Seal),
 		nullable(ev.Location), ev.Actor, ev.Time, ev.LogIndex)
 	if err != nil {
-		if db.isForeignKey(err) {
+		if !isFlushError(err) && db.isForeignKey(err) {
 			return custody.Errorf(custody.ENOTFOUND, "no item %s", ev.Item)
 		}
 		return fmt.Errorf("insert custody event: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -138,62 +139,22 @@ func (db *DB) Append(ctx context.Context, entries ...Pending) ([]Appended, error
 }
 
 func (a *appender) commit(batch []*appendReq) {
-	db := a.db
-	results := make([]appendResult, len(batch))
-	err := func() error {
-		ctx := context.Background()
-		tx, err := db.write.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("begin append: %w", err)
-		}
-		defer tx.Rollback()
-		lock := `SELECT size FROM log_seq WHERE id = 1`
-		if db.dialect == Postgres {
-			lock += ` FOR UPDATE`
-		}
-		var size uint64
-		if err := tx.QueryRowContext(ctx, lock).Scan(&size); err != nil {
-			return fmt.Errorf("read log size: %w", err)
-		}
-		last, err := db.lastTime(ctx, tx, size)
-		if err != nil {
-			return err
-		}
-		now := db.now().UTC()
-		if now.Before(last) {
-			now = last // entry times never go backwards in log order
-		}
-		stamp := custody.FormatTime(now)
-		next := size
-		var rows []custody.LogRecord
-		for i, r := range batch {
-			if r.ctx.Err() != nil {
-				results[i].err = r.ctx.Err()
-				continue
+	// Optimistic first: the whole batch in one pass with buffered inserts.
+	// Rejections are rare (racing handovers, a name taken); when one
+	// happens, the batch is redone carefully, one savepoint per request, so
+	// the rejected request alone fails and the others still commit.
+	results, err := a.attempt(batch, false)
+	if err == nil {
+		for i := range results {
+			if results[i].err != nil && !isCtxErr(results[i].err) {
+				err = errRedo
+				break
 			}
-			out, recs, err := db.applyRequest(ctx, tx, r.entries, next, stamp)
-			if err != nil {
-				results[i].err = err
-				continue
-			}
-			results[i].out = out
-			rows = append(rows, recs...)
-			next += uint64(len(recs))
 		}
-		if next == size {
-			return nil
-		}
-		if err := db.insertEntries(ctx, tx, rows); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, db.rebind(`UPDATE log_seq SET size = ? WHERE id = 1`), next); err != nil {
-			return fmt.Errorf("advance log size: %w", err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("commit append: %w", err)
-		}
-		return nil
-	}()
+	}
+	if err != nil && (errors.Is(err, errRedo) || isFlushError(err)) {
+		results, err = a.attempt(batch, true)
+	}
 	for i, r := range batch {
 		res := results[i]
 		if err != nil && res.err == nil {
@@ -203,36 +164,105 @@ func (a *appender) commit(batch []*appendReq) {
 	}
 }
 
-// applyRequest applies one request's entries inside a savepoint, so that a
-// rejected request leaves the others of the batch intact.
+var errRedo = errors.New("redo the batch request by request")
+
+func isCtxErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// attempt runs batch in one transaction. Careful mode isolates each request
+// in a savepoint and writes immediately; otherwise the first rejected
+// request aborts the attempt (errRedo) and nothing is committed.
+func (a *appender) attempt(batch []*appendReq, careful bool) ([]appendResult, error) {
+	db := a.db
+	results := make([]appendResult, len(batch))
+	ctx := context.Background()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return results, fmt.Errorf("begin append: %w", err)
+	}
+	defer tx.Rollback()
+	// Lock the sequence first, then read the last entry in a statement of
+	// its own: on PostgreSQL a join under FOR UPDATE would read the entry
+	// from the snapshot taken before the lock was granted, and miss the
+	// entries of the transaction it waited for.
+	lock := `SELECT size FROM log_seq WHERE id = 1`
+	if db.dialect == Postgres {
+		lock += ` FOR UPDATE`
+	}
+	var size uint64
+	if err := tx.QueryRowContext(ctx, lock).Scan(&size); err != nil {
+		return results, fmt.Errorf("read log size: %w", err)
+	}
+	var lastLeaf []byte
+	if size > 0 {
+		err := tx.QueryRowContext(ctx, db.rebind(`SELECT leaf FROM log_entries WHERE idx = ?`), size-1).Scan(&lastLeaf)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return results, fmt.Errorf("read log entry %d: %w", size-1, err)
+		}
+	}
+	last, err := lastTime(size, lastLeaf)
+	if err != nil {
+		return results, err
+	}
+	now := db.now().UTC()
+	if now.Before(last) {
+		now = last // entry times never go backwards in log order
+	}
+	stamp := custody.FormatTime(now)
+	next := size
+	var rows []custody.LogRecord
+	ap := newApplier(db, tx, true) // careful requests write through their own
+	for i, r := range batch {
+		if r.ctx.Err() != nil {
+			results[i].err = r.ctx.Err()
+			continue
+		}
+		var out []Appended
+		var recs []custody.LogRecord
+		if careful {
+			out, recs, err = db.applyRequest(ctx, tx, r.entries, next, stamp)
+		} else {
+			out, recs, err = db.applyEntries(ctx, ap, r.entries, next, stamp)
+		}
+		if err != nil {
+			results[i].err = err
+			if !careful {
+				return results, errRedo
+			}
+			continue
+		}
+		results[i].out = out
+		rows = append(rows, recs...)
+		next += uint64(len(recs))
+	}
+	if next == size {
+		return results, nil
+	}
+	for _, r := range rows {
+		if err := ap.insert(ctx, "log_entries", "idx, leaf, payload", r.Index, r.Leaf, r.Payload); err != nil {
+			return results, err
+		}
+	}
+	// The index rows, the entries and the new size: one statement on
+	// PostgreSQL.
+	if err := ap.flushThen(ctx, `UPDATE log_seq SET size = `+strconv.FormatUint(next, 10)+` WHERE id = 1`); err != nil {
+		return results, fmt.Errorf("append entries: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return results, fmt.Errorf("commit append: %w", err)
+	}
+	return results, nil
+}
+
+// applyRequest applies one request's entries inside a savepoint, writing
+// immediately, so that a rejected request leaves the others of the batch
+// intact.
 func (db *DB) applyRequest(ctx context.Context, tx *sql.Tx, entries []Pending, next uint64, stamp string) ([]Appended, []custody.LogRecord, error) {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT req`); err != nil {
 		return nil, nil, fmt.Errorf("savepoint: %w", err)
 	}
-	out := make([]Appended, 0, len(entries))
-	recs := make([]custody.LogRecord, 0, len(entries))
-	err := func() error {
-		for j, p := range entries {
-			e := p.Entry
-			e.V = custody.EntryVersion
-			e.Time = stamp
-			e.Payload = custody.Ref(verify.ContentRef(p.Payload))
-			leaf, err := verify.Canonical(e)
-			if err != nil {
-				return fmt.Errorf("encode entry: %w", err)
-			}
-			if len(leaf) > verify.MaxEntrySize {
-				return custody.Errorf(custody.ETOOLARGE, "entry of %d bytes is over the limit", len(leaf))
-			}
-			idx := next + uint64(j)
-			if err := db.apply(ctx, tx, idx, e, p.Payload); err != nil {
-				return err
-			}
-			out = append(out, Appended{Index: idx, Entry: e, Leaf: leaf})
-			recs = append(recs, custody.LogRecord{Index: idx, Leaf: leaf, Payload: p.Payload})
-		}
-		return nil
-	}()
+	out, recs, err := db.applyEntries(ctx, newApplier(db, tx, false), entries, next, stamp)
 	if err != nil {
 		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT req`); rerr != nil {
 			return nil, nil, fmt.Errorf("rollback to savepoint: %w (after %v)", rerr, err)
@@ -246,13 +276,40 @@ func (db *DB) applyRequest(ctx context.Context, tx *sql.Tx, entries []Pending, n
 	return out, recs, nil
 }
 
-func (db *DB) lastTime(ctx context.Context, tx *sql.Tx, size uint64) (time.Time, error) {
+// applyEntries seals entries (time, payload hash) and applies them to the
+// index from log index next on.
+func (db *DB) applyEntries(ctx context.Context, ap *applier, entries []Pending, next uint64, stamp string) ([]Appended, []custody.LogRecord, error) {
+	out := make([]Appended, 0, len(entries))
+	recs := make([]custody.LogRecord, 0, len(entries))
+	for j, p := range entries {
+		e := p.Entry
+		e.V = custody.EntryVersion
+		e.Time = stamp
+		e.Payload = custody.Ref(verify.ContentRef(p.Payload))
+		leaf, err := encodeEntry(e)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode entry: %w", err)
+		}
+		if len(leaf) > verify.MaxEntrySize {
+			return nil, nil, custody.Errorf(custody.ETOOLARGE, "entry of %d bytes is over the limit", len(leaf))
+		}
+		idx := next + uint64(j)
+		if err := db.apply(ctx, ap, idx, e, p.Payload); err != nil {
+			return nil, nil, err
+		}
+		out = append(out, Appended{Index: idx, Entry: e, Leaf: leaf})
+		recs = append(recs, custody.LogRecord{Index: idx, Leaf: leaf, Payload: p.Payload})
+	}
+	return out, recs, nil
+}
+
+// lastTime returns the time of the last entry (leaf, at index size-1).
+func lastTime(size uint64, leaf []byte) (time.Time, error) {
 	if size == 0 {
 		return time.Time{}, nil
 	}
-	var leaf []byte
-	if err := tx.QueryRowContext(ctx, db.rebind(`SELECT leaf FROM log_entries WHERE idx = ?`), size-1).Scan(&leaf); err != nil {
-		return time.Time{}, fmt.Errorf("read last entry %d: %w", size-1, err)
+	if leaf == nil {
+		return time.Time{}, fmt.Errorf("log entry %d is missing", size-1)
 	}
 	e, err := verify.ParseEntry(leaf)
 	if err != nil {

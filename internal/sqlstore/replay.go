@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -16,6 +15,16 @@ import (
 // entry in order, in one transaction: the index is either wholly rebuilt or
 // left as it was. progress, if not nil, is called as entries are applied.
 func (db *DB) Replay(ctx context.Context, progress func(done, total uint64)) error {
+	err := db.replay(ctx, false, progress)
+	if isFlushError(err) {
+		// A buffered insert broke a constraint: redo row by row to name
+		// the entry at fault.
+		err = db.replay(ctx, true, progress)
+	}
+	return err
+}
+
+func (db *DB) replay(ctx context.Context, careful bool, progress func(done, total uint64)) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin replay: %w", err)
@@ -36,22 +45,26 @@ func (db *DB) Replay(ctx context.Context, progress func(done, total uint64)) err
 		return fmt.Errorf("read log size: %w", err)
 	}
 	const step = 10000
+	ap := newApplier(db, tx, !careful)
 	for from := uint64(0); from < size; from += step {
 		recs, err := db.records(ctx, tx, from, min(size, from+step))
 		if err != nil {
 			return err
 		}
-		if err := db.applyRecords(ctx, tx, from, recs); err != nil {
+		if err := db.applyRecords(ctx, ap, from, recs); err != nil {
 			return err
 		}
 		if progress != nil {
 			progress(from+uint64(len(recs)), size)
 		}
 	}
+	if err := ap.flush(ctx); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 
-func (db *DB) applyRecords(ctx context.Context, tx *sql.Tx, from uint64, recs []custody.LogRecord) error {
+func (db *DB) applyRecords(ctx context.Context, tx *applier, from uint64, recs []custody.LogRecord) error {
 	for i, r := range recs {
 		if r.Index != from+uint64(i) {
 			return custody.Errorf(custody.ETAMPERED, "log entry %d is missing", from+uint64(i))
@@ -89,7 +102,24 @@ func (db *DB) Load(ctx context.Context, recs []custody.LogRecord) error {
 	if recs[0].Index != size {
 		return fmt.Errorf("load: first record %d, log size %d", recs[0].Index, size)
 	}
-	if err := db.applyRecords(ctx, tx, size, recs); err != nil {
+	ap := newApplier(db, tx, true)
+	err = db.applyRecords(ctx, ap, size, recs)
+	if err == nil {
+		err = ap.flush(ctx)
+	}
+	if isFlushError(err) {
+		// Name the entry at fault: redo row by row.
+		tx.Rollback()
+		if tx, err = db.write.BeginTx(ctx, nil); err != nil {
+			return fmt.Errorf("begin load: %w", err)
+		}
+		defer tx.Rollback()
+		err = db.applyRecords(ctx, newApplier(db, tx, false), size, recs)
+		if err == nil {
+			err = fmt.Errorf("load: a deferred insert failed but no entry fails alone")
+		}
+	}
+	if err != nil {
 		return err
 	}
 	if err := db.insertEntries(ctx, tx, recs); err != nil {
