@@ -2,7 +2,6 @@ package blobstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -82,8 +81,7 @@ func (s *FS) Put(ctx context.Context, r io.Reader) (info custody.BlobInfo, err e
 		}
 	}()
 
-	h := sha256.New()
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), ctxReader{ctx, r}, make([]byte, copyBufferSize))
+	n, digest, err := copyHashed(ctx, f, r)
 	if err != nil {
 		if isNoSpace(err) {
 			return info, errNoSpace("put blob", err)
@@ -105,7 +103,7 @@ func (s *FS) Put(ctx context.Context, r io.Reader) (info custody.BlobInfo, err e
 		return info, fmt.Errorf("put blob: %w", err)
 	}
 
-	ref := custody.RefFromDigest(h.Sum(nil))
+	ref := custody.RefFromDigest(digest)
 	info = custody.BlobInfo{Ref: ref, Size: n}
 	final := s.Path(ref)
 	shard := filepath.Dir(final)
