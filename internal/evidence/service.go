@@ -25,6 +25,7 @@ import (
 
 	"github.com/custody-dev/custody"
 	"github.com/custody-dev/custody/internal/ledger"
+	"github.com/custody-dev/custody/internal/locality"
 	"github.com/custody-dev/custody/internal/sqlstore"
 	"github.com/custody-dev/custody/verify"
 	"github.com/google/uuid"
@@ -45,6 +46,9 @@ type Config struct {
 	Now         func() time.Time
 	Rand        io.Reader
 	Logger      *slog.Logger
+	// Localities is the KATOTTH codifier that locality codes are checked
+	// against. When nil, codes are checked for form only.
+	Localities *locality.Gazetteer
 }
 
 // Service implements custody.ItemService and custody.UserService.

@@ -17,9 +17,22 @@ type execer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-// IndexTables lists the tables derived from the log, in the order Replay
-// clears them (children first).
-var IndexTables = []string{"custody_events", "items", "users"}
+// IndexTables lists the tables derived from the log that verify compares
+// row by row, in the order Replay clears them (children first). The
+// full-text tables, which differ by dialect, are cleared too but not
+// compared: they are derived from records rows, which are.
+var IndexTables = []string{"record_links", "team_localities", "record_versions", "records", "custody_events", "items", "users"}
+
+// keyColumns is the number of leading columns that identify a row of each
+// index table (its primary key), for DumpIndex.
+var keyColumns = map[string]int{"record_links": 3, "team_localities": 2, "record_versions": 2}
+
+func (db *DB) textTable() string {
+	if db.dialect == Postgres {
+		return "record_text"
+	}
+	return "record_fts"
+}
 
 func decodePayload(payload []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(payload))
@@ -118,6 +131,8 @@ func (db *DB) apply(ctx context.Context, tx *applier, idx uint64, e custody.Entr
 		}
 		return db.insertEvent(ctx, tx, custody.Event{ID: e.ID, Item: p.Item, Type: "handover", From: p.From, To: p.To,
 			Reason: p.Reason, Seal: p.Seal, Location: p.Location, Actor: e.Actor, Time: e.Time, LogIndex: idx})
+	case custody.EntryRecordCreate, custody.EntryRecordUpdate, custody.EntryRecordWithdraw:
+		return db.applyRecord(ctx, tx, idx, e, payload)
 	case custody.EntryAccess:
 		var p custody.Access
 		if err := decodePayload(payload, &p); err != nil {

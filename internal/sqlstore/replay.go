@@ -35,7 +35,7 @@ func (db *DB) replay(ctx context.Context, careful bool, progress func(done, tota
 			return fmt.Errorf("lock log: %w", err)
 		}
 	}
-	for _, t := range IndexTables {
+	for _, t := range append([]string{db.textTable()}, IndexTables...) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			return fmt.Errorf("clear %s: %w", t, err)
 		}
@@ -148,7 +148,7 @@ func DecodeLeaf(leaf []byte) (custody.Entry, error) {
 func (db *DB) DumpIndex(ctx context.Context) (map[string]map[string]string, error) {
 	out := make(map[string]map[string]string)
 	for _, t := range IndexTables {
-		rows, err := db.read.QueryContext(ctx, `SELECT * FROM `+t+` ORDER BY id`)
+		rows, err := db.read.QueryContext(ctx, `SELECT * FROM `+t)
 		if err != nil {
 			return nil, fmt.Errorf("dump %s: %w", t, err)
 		}
@@ -175,7 +175,12 @@ func (db *DB) DumpIndex(ctx context.Context) (map[string]map[string]string, erro
 				}
 				b.WriteString(cols[i] + "=" + normValue(v))
 			}
-			m[normValue(vals[0])] = b.String()
+			nk := max(1, keyColumns[t])
+			keys := make([]string, nk)
+			for i := range nk {
+				keys[i] = normValue(vals[i])
+			}
+			m[strings.Join(keys, " ")] = b.String()
 		}
 		err = rows.Err()
 		rows.Close()

@@ -1,0 +1,282 @@
+package evidence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/custody-dev/custody"
+	"github.com/custody-dev/custody/internal/sqlstore"
+	"github.com/custody-dev/custody/verify"
+)
+
+// MaxRecordData bounds one record's data (a long transcript fits).
+const MaxRecordData = 2 << 20
+
+// MaxRecordBatch bounds the records created in one call (one log append).
+const MaxRecordBatch = 10000
+
+// prepared is a validated record change, ready to append.
+type prepared struct {
+	kind, id string
+	data     []byte
+	facts    *custody.RecordFacts
+}
+
+// prepare validates one input: kind, data (strictly parsed, canonical),
+// localities known to the codifier. References to records and items are
+// checked by the caller, which knows the rest of the batch.
+func (s *Service) prepare(in custody.RecordInput) (*prepared, error) {
+	if !custody.IsRecordKind(in.Kind) {
+		return nil, &custody.Error{Code: custody.EINVALID, Message: fmt.Sprintf("unknown record kind %q", truncate(in.Kind, 40)),
+			Hint: "kinds: " + strings.Join(custody.RecordKinds, ", ")}
+	}
+	if len(in.Data) == 0 {
+		return nil, custody.Errorf(custody.EINVALID, "%s: data is required", in.Kind)
+	}
+	if len(in.Data) > MaxRecordData {
+		return nil, custody.Errorf(custody.ETOOLARGE, "%s: data is %d bytes; the limit is %d", in.Kind, len(in.Data), MaxRecordData)
+	}
+	if err := checkText("reason", in.Reason, maxLongField); err != nil {
+		return nil, err
+	}
+	if err := checkTime("device time", in.DeviceTime); err != nil {
+		return nil, err
+	}
+	data, err := verify.CanonicalizeJSON(in.Data)
+	if err != nil {
+		return nil, custody.Errorf(custody.EINVALID, "%s: data is not JSON: %v", in.Kind, err)
+	}
+	_, f, err := custody.ParseRecordData(in.Kind, data)
+	if err != nil {
+		return nil, err
+	}
+	if g := s.cfg.Localities; g != nil {
+		for _, r := range f.Refs {
+			if r.Target != "locality" {
+				continue
+			}
+			if _, ok := g.Get(r.ID); !ok {
+				return nil, custody.Errorf(custody.ENOTFOUND, "%s.%s: no locality %s in the KATOTTH codifier", in.Kind, r.Field, r.ID)
+			}
+		}
+	}
+	return &prepared{kind: in.Kind, data: data, facts: f}, nil
+}
+
+// checkRefs fails with ENOTFOUND on the first reference to a record or item
+// that does not exist (or is of another kind). batch holds the kinds of the
+// records created alongside, which may be referenced.
+func (s *Service) checkRefs(ctx context.Context, p *prepared, batch map[string]string) error {
+	var refs []custody.RecordRef
+	for _, r := range p.facts.Refs {
+		if r.Target == "locality" {
+			continue
+		}
+		if k, ok := batch[r.ID]; ok && (r.Target == "any" || r.Target == "record" && (r.Kind == "" || r.Kind == k)) {
+			continue
+		}
+		refs = append(refs, r)
+	}
+	missing, err := s.cfg.DB.Missing(ctx, refs)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		m := missing[0]
+		what := m.Target
+		if m.Kind != "" {
+			what = m.Kind
+		}
+		return custody.Errorf(custody.ENOTFOUND, "%s.%s: no %s %s", p.kind, m.Field, what, m.ID)
+	}
+	return nil
+}
+
+func recordFrom(p *prepared, a sqlstore.Appended, version int, created *custody.Record) *custody.Record {
+	r := &custody.Record{ID: p.id, Kind: p.kind, Version: version, Title: p.facts.Title, Data: p.data,
+		UpdatedAt: a.Entry.Time, UpdatedBy: a.Entry.Actor, LogIndex: a.Index, Warnings: p.facts.Warnings}
+	if created != nil {
+		r.CreatedAt, r.CreatedBy = created.CreatedAt, created.CreatedBy
+	} else {
+		r.CreatedAt, r.CreatedBy = a.Entry.Time, a.Entry.Actor
+	}
+	return r
+}
+
+func batchErr(i, n int, err error) error {
+	if n == 1 {
+		return err
+	}
+	var e *custody.Error
+	if ok := asError(err, &e); ok {
+		return &custody.Error{Code: e.Code, Message: fmt.Sprintf("record %d: %s", i+1, e.Message), Hint: e.Hint}
+	}
+	return fmt.Errorf("record %d: %w", i+1, err)
+}
+
+// CreateRecords implements custody.RecordService: every record is
+// validated, then all are appended as one unit.
+func (s *Service) CreateRecords(ctx context.Context, actor *custody.User, in []custody.RecordInput) ([]*custody.Record, error) {
+	if !actor.Role.CanWrite() {
+		return nil, custody.Errorf(custody.EFORBIDDEN, "role %s may not create records", actor.Role)
+	}
+	if len(in) == 0 {
+		return nil, custody.Errorf(custody.EINVALID, "no records to create")
+	}
+	if len(in) > MaxRecordBatch {
+		return nil, custody.Errorf(custody.ETOOLARGE, "%d records in one batch; the limit is %d", len(in), MaxRecordBatch)
+	}
+	ps := make([]*prepared, len(in))
+	batch := make(map[string]string, len(in))
+	for i, x := range in {
+		p, err := s.prepare(x)
+		if err != nil {
+			return nil, batchErr(i, len(in), err)
+		}
+		switch {
+		case x.Kind == custody.KindLocality:
+			if x.ID != "" && x.ID != p.facts.Locality {
+				return nil, batchErr(i, len(in), custody.Errorf(custody.EINVALID, "a locality's record ID is its code %s", p.facts.Locality))
+			}
+			p.id = p.facts.Locality
+		case x.ID != "":
+			return nil, batchErr(i, len(in), custody.Errorf(custody.EINVALID, "a new record gets its ID from the store; do not give one"))
+		default:
+			p.id = s.newID()
+		}
+		if _, dup := batch[p.id]; dup {
+			return nil, batchErr(i, len(in), custody.Errorf(custody.ECONFLICT, "record %s is twice in the batch", p.id))
+		}
+		batch[p.id] = p.kind
+		ps[i] = p
+	}
+	pend := make([]sqlstore.Pending, len(in))
+	for i, p := range ps {
+		if err := s.checkRefs(ctx, p, batch); err != nil {
+			return nil, batchErr(i, len(in), err)
+		}
+		var err error
+		pend[i], err = s.pending(custody.EntryRecordCreate, actor, p.id, in[i].DeviceTime,
+			custody.RecordChange{Nonce: s.nonce(), Kind: p.kind, ID: p.id, Version: 1, Data: p.data, Reason: in[i].Reason})
+		if err != nil {
+			return nil, err
+		}
+	}
+	out, err := s.cfg.DB.Append(ctx, pend...)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]*custody.Record, len(ps))
+	for i, p := range ps {
+		recs[i] = recordFrom(p, out[i], 1, nil)
+	}
+	return recs, nil
+}
+
+// UpdateRecord implements custody.RecordService.
+func (s *Service) UpdateRecord(ctx context.Context, actor *custody.User, in custody.RecordInput) (*custody.Record, error) {
+	if !actor.Role.CanWrite() {
+		return nil, custody.Errorf(custody.EFORBIDDEN, "role %s may not change records", actor.Role)
+	}
+	cur, err := s.cfg.DB.Record(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if in.Kind == "" {
+		in.Kind = cur.Kind
+	}
+	if in.Kind != cur.Kind {
+		return nil, custody.Errorf(custody.EINVALID, "record %s is a %s, not a %s", cur.ID, cur.Kind, truncate(in.Kind, 40))
+	}
+	if err := checkBase(cur, in.Base); err != nil {
+		return nil, err
+	}
+	p, err := s.prepare(in)
+	if err != nil {
+		return nil, err
+	}
+	p.id = cur.ID
+	if cur.Kind == custody.KindLocality && p.facts.Locality != cur.ID {
+		return nil, custody.Errorf(custody.EINVALID, "a locality's code cannot change")
+	}
+	if err := s.checkRefs(ctx, p, map[string]string{cur.ID: cur.Kind}); err != nil {
+		return nil, err
+	}
+	pend, err := s.pending(custody.EntryRecordUpdate, actor, cur.ID, in.DeviceTime,
+		custody.RecordChange{Nonce: s.nonce(), Kind: cur.Kind, ID: cur.ID, Version: cur.Version + 1, Data: p.data, Reason: in.Reason})
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.cfg.DB.Append(ctx, pend)
+	if err != nil {
+		return nil, err
+	}
+	return recordFrom(p, out[0], cur.Version+1, cur), nil
+}
+
+func checkBase(cur *custody.Record, base int) error {
+	switch {
+	case base <= 0:
+		return &custody.Error{Code: custody.EINVALID, Message: "give the version the change was made from (base)",
+			Hint: fmt.Sprintf("record %s is at version %d", cur.ID, cur.Version)}
+	case cur.Withdrawn:
+		return custody.Errorf(custody.ECONFLICT, "record %s is withdrawn (%s)", cur.ID, cur.WithdrawReason)
+	case base != cur.Version:
+		return &custody.Error{Code: custody.ECONFLICT, Message: fmt.Sprintf("record %s is at version %d; this change was made from version %d", cur.ID, cur.Version, base),
+			Hint: "read the record again and redo the change on its current version"}
+	}
+	return nil
+}
+
+// WithdrawRecord implements custody.RecordService.
+func (s *Service) WithdrawRecord(ctx context.Context, actor *custody.User, id string, base int, reason string) (*custody.Record, error) {
+	if !actor.Role.CanWrite() {
+		return nil, custody.Errorf(custody.EFORBIDDEN, "role %s may not withdraw records", actor.Role)
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, custody.Errorf(custody.EINVALID, "give the reason for the withdrawal")
+	}
+	if err := checkText("reason", reason, maxLongField); err != nil {
+		return nil, err
+	}
+	cur, err := s.cfg.DB.Record(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBase(cur, base); err != nil {
+		return nil, err
+	}
+	pend, err := s.pending(custody.EntryRecordWithdraw, actor, cur.ID, "",
+		custody.RecordChange{Nonce: s.nonce(), Kind: cur.Kind, ID: cur.ID, Version: cur.Version + 1, Reason: reason})
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.cfg.DB.Append(ctx, pend)
+	if err != nil {
+		return nil, err
+	}
+	r := *cur
+	r.Version, r.Withdrawn, r.WithdrawReason = cur.Version+1, true, reason
+	r.UpdatedAt, r.UpdatedBy, r.LogIndex = out[0].Entry.Time, actor.ID, out[0].Index
+	return &r, nil
+}
+
+// Record implements custody.RecordService.
+func (s *Service) Record(ctx context.Context, id string) (*custody.Record, error) {
+	return s.cfg.DB.Record(ctx, id)
+}
+
+// RecordHistory implements custody.RecordService.
+func (s *Service) RecordHistory(ctx context.Context, id string) ([]*custody.RecordVersion, error) {
+	return s.cfg.DB.RecordHistory(ctx, id)
+}
+
+// Records implements custody.RecordService.
+func (s *Service) Records(ctx context.Context, f custody.RecordFilter) (*custody.RecordPage, error) {
+	return s.cfg.DB.ListRecords(ctx, f)
+}
+
+func asError(err error, target **custody.Error) bool { return errors.As(err, target) }
