@@ -14,6 +14,7 @@ import (
 	"github.com/custody-dev/custody/internal/blobstore"
 	"github.com/custody-dev/custody/internal/evidence"
 	"github.com/custody-dev/custody/internal/ledger"
+	"github.com/custody-dev/custody/internal/locality"
 	"github.com/custody-dev/custody/internal/sqlstore"
 	"github.com/custody-dev/custody/internal/sqlstore/sqltest"
 	"github.com/google/uuid"
@@ -117,7 +118,7 @@ func (e *env) openHandle() (*sqlstore.DB, *blobstore.FS, *blobstore.FSObjects, *
 	}
 	svc, err := evidence.New(evidence.Config{
 		StoreID: e.storeID, Origin: e.origin, SignerKey: e.skey, VerifierKey: e.vkey,
-		DB: db, Blobs: blobs, Public: pub, Private: priv, Now: e.clock.Now,
+		DB: db, Blobs: blobs, Public: pub, Private: priv, Now: e.clock.Now, Localities: gazetteer(t),
 	})
 	if err != nil {
 		t.Fatalf("evidence.New: %v", err)
@@ -247,3 +248,14 @@ func forEachDialect(t *testing.T, f func(t *testing.T, dialect string)) {
 }
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+var loadGazetteer = sync.OnceValues(locality.Load)
+
+// gazetteer returns the KATOTTH codifier, loaded once per test binary.
+func gazetteer(t testing.TB) *locality.Gazetteer {
+	g, err := loadGazetteer()
+	if err != nil {
+		t.Fatalf("load gazetteer: %v", err)
+	}
+	return g
+}

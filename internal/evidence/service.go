@@ -105,6 +105,9 @@ func (s *Service) VerifierKey() string { return s.cfg.VerifierKey }
 // Origin returns the log's origin line.
 func (s *Service) Origin() string { return s.cfg.Origin }
 
+// Localities returns the KATOTTH codifier, or nil when the service has none.
+func (s *Service) Localities() *locality.Gazetteer { return s.cfg.Localities }
+
 // DB returns the SQL store.
 func (s *Service) DB() *sqlstore.DB { return s.cfg.DB }
 
