@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -118,7 +119,14 @@ func (s *Service) Intake(ctx context.Context, actor *custody.User, req custody.I
 		it.Name = ""
 	}
 	if req.Content != nil {
-		info, err := s.cfg.Blobs.Put(ctx, req.Content)
+		// Refuse an empty file before anything is stored.
+		br := bufio.NewReaderSize(req.Content, 64<<10)
+		if _, err := br.Peek(1); errors.Is(err, io.EOF) {
+			return nil, custody.Errorf(custody.EINVALID, "the file is empty")
+		} else if err != nil {
+			return nil, fmt.Errorf("read content: %w", err)
+		}
+		info, err := s.cfg.Blobs.Put(ctx, br)
 		if err != nil {
 			return nil, fmt.Errorf("store content: %w", err)
 		}

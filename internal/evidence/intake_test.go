@@ -564,3 +564,19 @@ func TestProofs(t *testing.T) {
 		}
 	})
 }
+
+// TestEmptyFileStoresNothing: an empty upload is refused before any blob
+// is written.
+func TestEmptyFileStoresNothing(t *testing.T) {
+	e := newService(t, "sqlite")
+	ctx := context.Background()
+	_, err := e.svc.Intake(ctx, e.admin, custody.IntakeRequest{Name: "empty.jpg", Content: strings.NewReader("")})
+	wantCode(t, err, custody.EINVALID)
+	n := 0
+	if err := e.blobs.Refs(ctx, func(custody.Ref) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d blobs stored after refusing an empty file", n)
+	}
+}

@@ -63,8 +63,11 @@ func (db *DB) Items(ctx context.Context, f custody.ItemFilter) ([]*custody.Item,
 		args = append(args, string(f.Blob))
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
+	if limit <= 0 {
 		limit = 100
+	}
+	if limit > 1000 {
+		return nil, custody.Errorf(custody.EINVALID, "limit %d is over 1000", limit)
 	}
 	q += fmt.Sprintf(` ORDER BY id LIMIT %d`, limit)
 	rows, err := db.read.QueryContext(ctx, db.rebind(q), args...)
