@@ -134,4 +134,3 @@ func (g *Server) NewBucket(t testing.TB) string {
 func (g *Server) BucketURL(bucket string) string {
 	return fmt.Sprintf("s3://%s?endpoint=%s&region=us-east-1&use_path_style=true&prefix=custody/", bucket, g.Endpoint)
 }
-
