@@ -304,6 +304,9 @@ type RecordFacts struct {
 	Type     string
 	Status   string
 	Date     string // YYYY-MM-DD, YYYY-MM or empty
+	// Position is where the record is on the map: a site's point or the
+	// first position of its polygon, an incident's location.
+	Position *Point
 	Text     string // the searchable text
 	Personal bool   // holds personal data
 	Refs     []RecordRef
@@ -654,6 +657,13 @@ func (r *Site) facts(c *checker, f *RecordFacts) {
 	c.ref("case", r.Case, "record", KindCase, false, f)
 	c.text("description", r.Description, false, maxLong)
 	f.Title, f.Type, f.Status, f.Locality, f.Team, f.Case = r.Name, r.Type, r.Status, r.Locality, r.Team, r.Case
+	if g := r.Location; g != nil && c.err == nil {
+		if g.Point != nil {
+			f.Position = g.Point
+		} else if len(g.Polygon) > 0 {
+			f.Position = &Point{Lat: g.Polygon[0][1], Lon: g.Polygon[0][0]}
+		}
+	}
 	f.Text = words(r.Name, r.Description)
 }
 
@@ -887,6 +897,9 @@ func (r *Incident) facts(c *checker, f *RecordFacts) {
 	c.refs("persons", r.Persons, "record", KindPerson, f)
 	c.ref("case", r.Case, "record", KindCase, false, f)
 	f.Type, f.Locality, f.Site, f.Case = r.Type, r.Locality, r.Site, r.Case
+	if c.err == nil {
+		f.Position = r.Location
+	}
 	f.KilledConfirmed, f.KilledEstimated = r.KilledConfirmed, r.KilledEstimated
 	f.InjuredConfirmed, f.InjuredEstimated = r.InjuredConfirmed, r.InjuredEstimated
 	f.Title = strings.ReplaceAll(r.Type, "_", " ")

@@ -12,7 +12,7 @@ import (
 	"github.com/custody-dev/custody"
 )
 
-const recordsCols = `id, seq, kind, version, data, title, locality, site, case_id, team, type, status, date,
+const recordsCols = `id, seq, kind, version, data, title, locality, site, case_id, team, type, status, date, lat, lon,
 	personal, withdrawn, withdraw_reason, bodies, identified, torture, killed_confirmed, killed_estimated,
 	injured_confirmed, injured_estimated, created_at, created_by, updated_at, updated_by, log_index`
 
@@ -48,7 +48,7 @@ func (db *DB) applyRecord(ctx context.Context, ap *applier, idx uint64, e custod
 		// that surfaces at flush and the careful redo names it (ECONFLICT).
 		err = ap.insert(ctx, "records", recordsCols,
 			p.ID, idx, p.Kind, p.Version, string(p.Data), f.Title, nullable(f.Locality), nullable(f.Site), nullable(f.Case),
-			nullable(f.Team), nullable(f.Type), nullable(f.Status), nullable(f.Date), boolInt(f.Personal), 0, nil,
+			nullable(f.Team), nullable(f.Type), nullable(f.Status), nullable(f.Date), lat(f), lon(f), boolInt(f.Personal), 0, nil,
 			f.Bodies, f.Identified, f.Torture, f.KilledConfirmed, f.KilledEstimated, f.InjuredConfirmed, f.InjuredEstimated,
 			e.Time, e.Actor, e.Time, e.Actor, idx)
 		if err != nil {
@@ -108,10 +108,10 @@ func (db *DB) applyRecord(ctx context.Context, ap *applier, idx uint64, e custod
 		return custody.Errorf(custody.EINVALID, "a locality's code cannot change (%s to %s)", p.ID, f.Locality)
 	}
 	if _, err := ap.exec(ctx, `UPDATE records SET version = ?, data = ?, title = ?, locality = ?, site = ?, case_id = ?, team = ?,
-		type = ?, status = ?, date = ?, personal = ?, bodies = ?, identified = ?, torture = ?, killed_confirmed = ?,
+		type = ?, status = ?, date = ?, lat = ?, lon = ?, personal = ?, bodies = ?, identified = ?, torture = ?, killed_confirmed = ?,
 		killed_estimated = ?, injured_confirmed = ?, injured_estimated = ?, updated_at = ?, updated_by = ?, log_index = ? WHERE id = ?`,
 		p.Version, string(p.Data), f.Title, nullable(f.Locality), nullable(f.Site), nullable(f.Case), nullable(f.Team),
-		nullable(f.Type), nullable(f.Status), nullable(f.Date), boolInt(f.Personal), f.Bodies, f.Identified, f.Torture,
+		nullable(f.Type), nullable(f.Status), nullable(f.Date), lat(f), lon(f), boolInt(f.Personal), f.Bodies, f.Identified, f.Torture,
 		f.KilledConfirmed, f.KilledEstimated, f.InjuredConfirmed, f.InjuredEstimated, e.Time, e.Actor, idx, p.ID); err != nil {
 		return fmt.Errorf("update record: %w", err)
 	}
@@ -119,6 +119,20 @@ func (db *DB) applyRecord(ctx context.Context, ap *applier, idx uint64, e custod
 		return err
 	}
 	return db.insertDerived(ctx, ap, p.ID, cur.seq, f)
+}
+
+func lat(f *custody.RecordFacts) any {
+	if f.Position == nil {
+		return nil
+	}
+	return f.Position.Lat
+}
+
+func lon(f *custody.RecordFacts) any {
+	if f.Position == nil {
+		return nil
+	}
+	return f.Position.Lon
 }
 
 func recordFacts(p custody.RecordChange) (*custody.RecordFacts, error) {

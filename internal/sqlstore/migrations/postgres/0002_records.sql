@@ -7,6 +7,7 @@ CREATE TABLE records (
   id TEXT COLLATE "C" PRIMARY KEY, seq BIGINT NOT NULL UNIQUE, kind TEXT COLLATE "C" NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
   title TEXT COLLATE "C" NOT NULL, locality TEXT COLLATE "C", site TEXT COLLATE "C", case_id TEXT COLLATE "C", team TEXT COLLATE "C",
   type TEXT COLLATE "C", status TEXT COLLATE "C", date TEXT COLLATE "C",
+  lat DOUBLE PRECISION, lon DOUBLE PRECISION,
   personal INTEGER NOT NULL, withdrawn INTEGER NOT NULL, withdraw_reason TEXT,
   bodies INTEGER NOT NULL, identified INTEGER NOT NULL, torture INTEGER NOT NULL,
   killed_confirmed INTEGER NOT NULL, killed_estimated INTEGER NOT NULL,
@@ -21,6 +22,7 @@ CREATE INDEX records_locality ON records (locality, kind, id);
 CREATE INDEX records_site ON records (site, kind, id);
 CREATE INDEX records_case ON records (case_id, kind, id);
 CREATE INDEX records_team ON records (team, kind, id);
+CREATE INDEX records_position ON records (kind, lat, lon);
 CREATE TABLE record_versions (
   id TEXT NOT NULL, version INTEGER NOT NULL, change TEXT NOT NULL, data TEXT, reason TEXT,
   actor TEXT NOT NULL, time TEXT NOT NULL, entry TEXT NOT NULL, log_index BIGINT NOT NULL,

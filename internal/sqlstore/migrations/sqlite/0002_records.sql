@@ -4,6 +4,7 @@
 CREATE TABLE records (
   id TEXT PRIMARY KEY, seq BIGINT NOT NULL UNIQUE, kind TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
   title TEXT NOT NULL, locality TEXT, site TEXT, case_id TEXT, team TEXT, type TEXT, status TEXT, date TEXT,
+  lat DOUBLE PRECISION, lon DOUBLE PRECISION,
   personal INTEGER NOT NULL, withdrawn INTEGER NOT NULL, withdraw_reason TEXT,
   bodies INTEGER NOT NULL, identified INTEGER NOT NULL, torture INTEGER NOT NULL,
   killed_confirmed INTEGER NOT NULL, killed_estimated INTEGER NOT NULL,
@@ -18,6 +19,7 @@ CREATE INDEX records_locality ON records (locality, kind, id);
 CREATE INDEX records_site ON records (site, kind, id);
 CREATE INDEX records_case ON records (case_id, kind, id);
 CREATE INDEX records_team ON records (team, kind, id);
+CREATE INDEX records_position ON records (kind, lat, lon);
 CREATE TABLE record_versions (
   id TEXT NOT NULL, version INTEGER NOT NULL, change TEXT NOT NULL, data TEXT, reason TEXT,
   actor TEXT NOT NULL, time TEXT NOT NULL, entry TEXT NOT NULL, log_index BIGINT NOT NULL,
