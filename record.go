@@ -86,6 +86,15 @@ type RecordVersion struct {
 	LogIndex uint64          `json:"log_index"`
 }
 
+// Backlink is a reference to a record (or an item) from another record's
+// current version.
+type Backlink struct {
+	From  string `json:"from"`  // the referring record
+	Kind  string `json:"kind"`  // its kind
+	Title string `json:"title"` // its title
+	Field string `json:"field"` // the field that refers, e.g. "injuries[0].photos[1]"
+}
+
 // RecordFilter selects records. Empty fields do not filter.
 type RecordFilter struct {
 	Kind     string `json:"kind,omitempty"`

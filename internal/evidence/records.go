@@ -280,3 +280,9 @@ func (s *Service) Records(ctx context.Context, f custody.RecordFilter) (*custody
 }
 
 func asError(err error, target **custody.Error) bool { return errors.As(err, target) }
+
+// LinkedFrom returns the records that refer to id (a record, an item or a
+// locality code).
+func (s *Service) LinkedFrom(ctx context.Context, id string) ([]custody.Backlink, error) {
+	return s.cfg.DB.LinkedFrom(ctx, id, 0)
+}

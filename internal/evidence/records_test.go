@@ -372,3 +372,35 @@ func TestRecordsRebuild(t *testing.T) {
 		}
 	})
 }
+
+func TestRecordsLinkedFrom(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		e := newService(t, dialect)
+		recs := e.investigation()
+		back, err := e.svc.LinkedFrom(ctx, recs["site"].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, b := range back {
+			got = append(got, b.Kind+" "+b.Field)
+		}
+		want := []string{"remains site", "task site"}
+		if !cmp.Equal(got, want) {
+			t.Errorf("linked from the site: %q, want %q", got, want)
+		}
+		back, _ = e.svc.LinkedFrom(ctx, izium)
+		if len(back) != 3 { // the team's localities[0], the site's and the incident's locality
+			t.Errorf("linked from Izium: %+v", back)
+		}
+		inv := e.user("inv", custody.RoleInvestigator)
+		if _, err := e.svc.WithdrawRecord(ctx, inv, recs["task"].ID, 1, "duplicate"); err != nil {
+			t.Fatal(err)
+		}
+		back, _ = e.svc.LinkedFrom(ctx, recs["site"].ID)
+		if len(back) != 1 || back[0].Kind != "remains" {
+			t.Errorf("after withdrawing the task: %+v", back)
+		}
+	})
+}

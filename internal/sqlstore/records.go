@@ -160,7 +160,7 @@ func (db *DB) insertDerived(ctx context.Context, ap *applier, id string, seq uin
 	seen := make(map[[2]string]bool)
 	for _, r := range f.Refs {
 		k := [2]string{r.Field, r.ID}
-		if seen[k] {
+		if seen[k] || r.ID == id { // a locality record's own code is no link
 			continue
 		}
 		seen[k] = true
@@ -423,4 +423,29 @@ func (db *DB) Missing(ctx context.Context, refs []custody.RecordRef) ([]custody.
 		}
 	}
 	return out, nil
+}
+
+// LinkedFrom returns the records whose current version refers to id (a
+// record, an item or a locality code), withdrawn ones excluded, in the
+// order they were created; at most limit (default 200, at most 1000).
+func (db *DB) LinkedFrom(ctx context.Context, id string, limit int) ([]custody.Backlink, error) {
+	if limit <= 0 {
+		limit = 200
+	}
+	limit = min(limit, 1000)
+	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT r.id, r.kind, r.title, l.field FROM record_links l
+		JOIN records r ON r.id = l.src WHERE l.dst = ? AND r.withdrawn = 0 ORDER BY r.seq, l.field LIMIT `+fmt.Sprint(limit)), id)
+	if err != nil {
+		return nil, fmt.Errorf("read links to %s: %w", id, err)
+	}
+	defer rows.Close()
+	out := []custody.Backlink{}
+	for rows.Next() {
+		var b custody.Backlink
+		if err := rows.Scan(&b.From, &b.Kind, &b.Title, &b.Field); err != nil {
+			return nil, fmt.Errorf("read links to %s: %w", id, err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
 }
