@@ -51,7 +51,7 @@ func (e *env) investigation() map[string]*custody.Record {
 	out["person"] = e.create(inv, custody.KindPerson, custody.Person{Roles: []string{"victim"}, Name: "Synthetic Victim 1", Sex: "male"})
 	out["witness"] = e.create(inv, custody.KindPerson, custody.Person{Roles: []string{"witness"}, Name: "Synthetic Witness 1", Protection: "high"})
 	out["remains"] = e.create(inv, custody.KindRemains, custody.Remains{Site: out["site"].ID, Grave: "17", Body: "17-1", Sex: "male",
-		RecoveredAt: "2022-09-16T10:04:00+03:00",
+		RecoveredAt:    "2022-09-16T10:04:00+03:00",
 		Torture:        []custody.TortureFinding{{Sign: "ligature marks on both wrists", Grade: "highly_consistent", Photos: []string{photo.ID}}},
 		Identification: &custody.Identification{Status: "identified", Method: []string{"dna"}, Person: out["person"].ID}})
 	out["incident"] = e.create(inv, custody.KindIncident, custody.Incident{Type: "strike", Weapon: "missile", Time: "2022-03-09", Precision: "day",
