@@ -89,8 +89,9 @@ func UserFrom(ctx context.Context) *custody.User {
 
 func (s *Server) auth(h func(http.ResponseWriter, *http.Request, *custody.User)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
+		// The scheme is case-insensitive (RFC 9110, 11.1).
+		scheme, tok, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="custody"`)
 			s.error(w, r, custody.Errorf(custody.EUNAUTHORIZED, "authentication required: send Authorization: Bearer TOKEN"))
 			return

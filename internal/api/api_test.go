@@ -737,3 +737,21 @@ func TestTruncatedUpload(t *testing.T) {
 		t.Errorf("log grew from %d to %d after a truncated upload", before, after)
 	}
 }
+
+// TestBearerSchemeCaseInsensitive: "bearer" and "BEARER" authenticate like
+// "Bearer" (the scheme is case-insensitive, RFC 9110 11.1).
+func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	e := newEnv(t)
+	for _, scheme := range []string{"bearer", "BEARER", "Bearer"} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/me", nil)
+		req.Header.Set("Authorization", scheme+" "+e.admin)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: status %d", scheme, resp.StatusCode)
+		}
+	}
+}
