@@ -27,7 +27,10 @@ func TestBoundaries(t *testing.T) {
 		},
 	}
 	for _, ref := range []string{"internal/locality", "internal/legal"} {
-		rules[ref] = func(imp string) bool { return strings.HasPrefix(imp, module+"/internal/") }
+		rules[ref] = func(imp string) bool {
+			own := imp == module+"/"+ref || strings.HasPrefix(imp, module+"/"+ref+"/")
+			return strings.HasPrefix(imp, module+"/internal/") && !own
+		}
 	}
 	for _, a := range adapters {
 		a := a

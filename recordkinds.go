@@ -956,7 +956,9 @@ func (r *Task) facts(c *checker, f *RecordFacts) {
 	f.Text = words(r.Title, r.Description)
 }
 
-var qualificationRe = regexp.MustCompile(`^(CCU \d+(-\d+)?(\(\d+\))?|RS [5-8](\(\d+\))?(\([a-z]+\))?(\((i|ii|iii|iv|v|vi|vii|viii|ix|x|xi|xii|xiii|xiv|xv|xvi|xvii|xviii|xix|xx|xxi|xxii|xxiii|xxiv|xxv|xxvi)\))?)$`)
+// qualificationRe checks the form of a legal qualification; the service
+// checks Rome Statute provisions and CCU 438 against the legal catalogue.
+var qualificationRe = regexp.MustCompile(`^(CCU \d+(-\d+)?(\(\d+\))?|RS \d+( bis)?(\(\d+\))?(\([a-z]+\))?(\([ivx]+\))?)$`)
 
 func (r *Case) facts(c *checker, f *RecordFacts) {
 	c.text("number", r.Number, true, 64)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/custody-dev/custody"
+	"github.com/custody-dev/custody/internal/legal"
 	"github.com/custody-dev/custody/internal/sqlstore"
 	"github.com/custody-dev/custody/verify"
 )
@@ -48,9 +49,14 @@ func (s *Service) prepare(in custody.RecordInput) (*prepared, error) {
 	if err != nil {
 		return nil, custody.Errorf(custody.EINVALID, "%s: data is not JSON: %v", in.Kind, err)
 	}
-	_, f, err := custody.ParseRecordData(in.Kind, data)
+	v, f, err := custody.ParseRecordData(in.Kind, data)
 	if err != nil {
 		return nil, err
+	}
+	if c, ok := v.(*custody.Case); ok {
+		if err := checkQualification(c.Qualification); err != nil {
+			return nil, err
+		}
 	}
 	if g := s.cfg.Localities; g != nil {
 		for _, r := range f.Refs {
@@ -285,4 +291,18 @@ func asError(err error, target **custody.Error) bool { return errors.As(err, tar
 // locality code).
 func (s *Service) LinkedFrom(ctx context.Context, id string) ([]custody.Backlink, error) {
 	return s.cfg.DB.LinkedFrom(ctx, id, 0)
+}
+
+// checkQualification holds the Rome Statute provisions and article 438 of
+// the Criminal Code cited by a case to the legal catalogue (other articles
+// of the Code are not catalogued and are checked for form only).
+func checkQualification(qs []string) error {
+	for i, q := range qs {
+		if (strings.HasPrefix(q, "RS ") || q == "CCU 438" || strings.HasPrefix(q, "CCU 438(")) && !legal.ValidID(q) {
+			return &custody.Error{Code: custody.EINVALID,
+				Message: fmt.Sprintf("case.qualification[%d]: %s is not a provision of the legal catalogue", i, truncate(q, 40)),
+				Hint:    "for example RS 8(2)(a)(i), RS 7(1)(f), CCU 438(1); custody legal search TEXT lists them"}
+		}
+	}
+	return nil
 }

@@ -201,6 +201,8 @@ func TestRecordsRefused(t *testing.T) {
 				Identification: &custody.Identification{Status: "identified", Method: []string{"visual"}, Person: recs["person"].ID}})}}, custody.EINVALID, "presumptive"},
 			{"locality exists already", inv, []custody.RecordInput{{Kind: "locality", Data: mustJSON(t, custody.LocalityInfo{Code: izium})}}, custody.ECONFLICT, "exists"},
 			{"second of two is bad", inv, []custody.RecordInput{{Kind: "site", Data: site(func(*custody.Site) {})}, {Kind: "site", Data: site(func(s *custody.Site) { s.Status = "" })}}, custody.EINVALID, "record 2"},
+			{"qualification not in the statute", inv, []custody.RecordInput{{Kind: "case", Data: mustJSON(t, custody.Case{Number: "1", Title: "T", Qualification: []string{"RS 8(2)(a)(ix)"}})}}, custody.EINVALID, "legal catalogue"},
+			{"part 3 of article 438", inv, []custody.RecordInput{{Kind: "case", Data: mustJSON(t, custody.Case{Number: "1", Title: "T", Qualification: []string{"CCU 438(3)"}})}}, custody.EINVALID, "legal catalogue"},
 			{"id given", inv, []custody.RecordInput{{Kind: "site", ID: "0193a4b0-0000-7000-8000-000000000001", Data: site(func(*custody.Site) {})}}, custody.EINVALID, "ID"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
