@@ -207,3 +207,53 @@ type RecordService interface {
 	Search(ctx context.Context, q SearchQuery) ([]*SearchHit, error)
 	Stats(ctx context.Context, locality string) (*Stats, error)
 }
+
+// CaseMatrix is a case's charged crimes, element by element, with what
+// supports each and the gaps.
+type CaseMatrix struct {
+	Case    string         `json:"case"`
+	Number  string         `json:"number"`
+	Title   string         `json:"title"`
+	Charges []ChargeMatrix `json:"charges"`
+	// Gaps counts the elements with a gap, over all charges.
+	Gaps int `json:"gaps"`
+}
+
+// ChargeMatrix is one charged crime.
+type ChargeMatrix struct {
+	Crime      string          `json:"crime"`
+	Title      string          `json:"title"`
+	Provisions []string        `json:"provisions"`
+	Elements   []ElementMatrix `json:"elements"`
+}
+
+// ElementMatrix is one element of a charged crime and its support.
+type ElementMatrix struct {
+	Element string          `json:"element"`
+	Kind    string          `json:"kind"` // material, contextual, mental
+	Text    string          `json:"text"`
+	Support []SupportMatrix `json:"support"`
+	// Gap is "" when the element is supported by two or more sources of
+	// which one at least is verified; otherwise "unsupported",
+	// "single-source" or "unverified".
+	Gap string `json:"gap,omitempty"`
+}
+
+// SupportMatrix is one source supporting an element.
+type SupportMatrix struct {
+	Source     string `json:"source"`
+	SourceKind string `json:"source_kind"` // item, testimony, remains, incident, ...
+	Title      string `json:"title"`
+	Reason     string `json:"reason"`
+	Verified   bool   `json:"verified"`
+	LinkedBy   string `json:"linked_by"` // the actor of the case version that added the link
+	LinkedAt   string `json:"linked_at"`
+	Withdrawn  bool   `json:"withdrawn,omitempty"` // the source has been withdrawn since
+}
+
+// Gap kinds of the case matrix.
+const (
+	GapUnsupported  = "unsupported"
+	GapSingleSource = "single-source"
+	GapUnverified   = "unverified"
+)

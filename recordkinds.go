@@ -281,6 +281,29 @@ type Case struct {
 	Items         []string `json:"items,omitempty"`
 	OpenedOn      string   `json:"opened_on,omitempty"`
 	Description   string   `json:"description,omitempty"`
+	// Charges are the crimes charged and, element by element, what
+	// supports them: the case matrix.
+	Charges []Charge `json:"charges,omitempty"`
+}
+
+// Charge is one crime charged in a case (a crime ID of the legal
+// catalogue, e.g. "RS 8(2)(a)(ii)-1") with the support for its elements.
+type Charge struct {
+	Crime   string    `json:"crime"`
+	Support []Support `json:"support,omitempty"`
+}
+
+// Support links one element of a charged crime to a source that supports
+// it: an evidence item, a testimony, a remains record or an incident, with
+// the reason. Who linked it and when is the record version that added it.
+type Support struct {
+	Element string `json:"element"` // element ID, e.g. "RS 8(2)(a)(ii)-1/1"
+	Source  string `json:"source"`  // item or record ID
+	Reason  string `json:"reason"`
+	// Verified is set when the source has been authenticated or
+	// corroborated (by an expert report, a second source, ...); the gap
+	// analysis flags elements resting only on unverified sources.
+	Verified bool `json:"verified,omitempty"`
 }
 
 // RecordRef is a reference from a record to another record, an item or a
@@ -975,6 +998,29 @@ func (r *Case) facts(c *checker, f *RecordFacts) {
 	c.refs("items", r.Items, "item", "", f)
 	f.Date = c.date("opened_on", r.OpenedOn, false)
 	c.text("description", r.Description, false, maxLong)
+	charged := map[string]bool{}
+	for i, ch := range r.Charges {
+		p := fmt.Sprintf("charges[%d]", i)
+		c.text(p+".crime", ch.Crime, true, 64)
+		if charged[ch.Crime] {
+			c.fail(p+".crime", "%s is charged twice", ch.Crime)
+		}
+		charged[ch.Crime] = true
+		seen := map[[2]string]bool{}
+		for j, sp := range ch.Support {
+			q := fmt.Sprintf("%s.support[%d]", p, j)
+			if !strings.HasPrefix(sp.Element, ch.Crime+"/") {
+				c.fail(q+".element", "%q is not an element of %s", truncateRunes(sp.Element, 40), ch.Crime)
+			}
+			c.ref(q+".source", sp.Source, "any", "", true, f)
+			c.text(q+".reason", sp.Reason, true, maxLong)
+			k := [2]string{sp.Element, sp.Source}
+			if seen[k] {
+				c.fail(q, "the same source supports %s twice", sp.Element)
+			}
+			seen[k] = true
+		}
+	}
 	f.Title, f.Status = r.Number+" "+r.Title, r.Status
 	f.Text = words(r.Number, r.Title, strings.Join(r.Qualification, " "), r.Description)
 }

@@ -44,6 +44,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/records", s.createBatch},
 		{"GET /api/v1/search", s.search},
 		{"GET /api/v1/stats", s.stats},
+		{"GET /api/v1/cases/{id}/matrix", s.caseMatrix},
 		{"GET /api/v1/openapi.json", s.openAPI},
 	}
 	for _, k := range kindPaths {
@@ -702,6 +703,9 @@ func operations() []operation {
 			description: "Bodies recovered and identified, signs of torture, people killed and injured, records per kind and incidents per month, overall or for one locality.",
 			query:       []param{qp("locality", "only this locality", katotthString)},
 			status:      200, result: jsonBody("the figures", ref("Stats")), errors: []int{400, 404}},
+		{method: "GET", path: "/api/v1/cases/{id}/matrix", id: "getCaseMatrix", tag: "cases", summary: "The case matrix",
+			description: "For each charged crime, each element (material, contextual, mental) with the sources that support it, who linked each and when, and the gaps: elements unsupported, resting on a single source, or on unverified sources only.",
+			status:      200, result: jsonBody("the matrix", ref("CaseMatrix")), errors: []int{400, 404}},
 		{method: "GET", path: "/api/v1/openapi.json", id: "getOpenAPI", tag: "meta", summary: "This document",
 			status: 200, result: jsonBody("the OpenAPI 3.1 document", jsonObj{"type": "object"})},
 	}
@@ -781,7 +785,7 @@ func buildOpenAPI() ([]byte, error) {
 		reflect.TypeFor[recordDetail](), reflect.TypeFor[localityDetail](),
 		reflect.TypeFor[custody.Item](), reflect.TypeFor[custody.Event](), reflect.TypeFor[custody.User](),
 		reflect.TypeFor[evidence.Proof](), reflect.TypeFor[errorBody](), reflect.TypeFor[custody.SearchHit](),
-		reflect.TypeFor[custody.Stats]()} {
+		reflect.TypeFor[custody.Stats](), reflect.TypeFor[custody.CaseMatrix]()} {
 		g.ref(t, false)
 	}
 	// Error codes are the stable part of an error.

@@ -612,3 +612,17 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, u *custody.User) 
 	}
 	s.json(w, http.StatusOK, st)
 }
+
+// caseMatrix: GET /api/v1/cases/{id}/matrix.
+func (s *Server) caseMatrix(w http.ResponseWriter, r *http.Request, u *custody.User) {
+	if _, err := queryParams(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	m, err := s.svc.CaseMatrix(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, m)
+}

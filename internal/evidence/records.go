@@ -57,6 +57,9 @@ func (s *Service) prepare(in custody.RecordInput) (*prepared, error) {
 		if err := checkQualification(c.Qualification); err != nil {
 			return nil, err
 		}
+		if err := checkCharges(c.Charges); err != nil {
+			return nil, err
+		}
 	}
 	if g := s.cfg.Localities; g != nil {
 		for _, r := range f.Refs {
