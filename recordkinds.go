@@ -657,8 +657,8 @@ func (r *LocalityInfo) facts(c *checker, f *RecordFacts) {
 		name string
 		v    *int
 	}{{"population_before", r.PopulationBefore}, {"population_after", r.PopulationAfter}} {
-		if p.v != nil {
-			c.count(p.name, *p.v)
+		if p.v != nil && (*p.v < 0 || *p.v > 10_000_000) {
+			c.fail(p.name, "%d is not a population of a Ukrainian locality", *p.v)
 		}
 	}
 	c.text("evacuation_notes", r.EvacuationNotes, false, maxLong)
