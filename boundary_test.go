@@ -19,14 +19,14 @@ const module = "github.com/custody-dev/custody"
 // layer but imports nothing internal itself; only internal/cli wires
 // everything.
 func TestBoundaries(t *testing.T) {
-	adapters := []string{"internal/blobstore", "internal/sqlstore", "internal/ledger", "internal/capture", "internal/api", "internal/web", "internal/importer"}
+	adapters := []string{"internal/blobstore", "internal/sqlstore", "internal/ledger", "internal/capture", "internal/api", "internal/web", "internal/importer", "internal/upload", "internal/export"}
 	rules := map[string]func(imp string) bool{ // dir -> forbidden(import)
 		".": func(imp string) bool { return strings.Contains(imp, ".") }, // stdlib only
 		"verify": func(imp string) bool {
 			return strings.HasPrefix(imp, module)
 		},
 	}
-	for _, ref := range []string{"internal/locality", "internal/legal"} {
+	for _, ref := range []string{"internal/locality", "internal/legal", "internal/geo"} {
 		rules[ref] = func(imp string) bool {
 			own := imp == module+"/"+ref || strings.HasPrefix(imp, module+"/"+ref+"/")
 			return strings.HasPrefix(imp, module+"/internal/") && !own
