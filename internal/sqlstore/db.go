@@ -81,7 +81,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		// busy_timeout first, so the other pragmas wait for a busy database.
 		// synchronous(FULL): an acknowledged append must survive power loss.
 		q := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
-		if db.write, err = sql.Open("sqlite", "file:"+escapePath(path)+"?"+q+"&_txlock=immediate"); err != nil {
+		// The writer's page cache (64 MiB rather than 2): a group commit of
+		// thousands of records touches many index pages, and spilling them
+		// to the WAL mid-transaction doubled the cost of bulk imports.
+		if db.write, err = sql.Open("sqlite", "file:"+escapePath(path)+"?"+q+"&_pragma=cache_size(-65536)&_txlock=immediate"); err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		db.write.SetMaxOpenConns(1)
