@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/custody-dev/custody"
+	"github.com/custody-dev/custody/internal/locality"
 )
 
 // Main is one run of the custody command. Tests build one with their own
@@ -31,6 +32,10 @@ type Main struct {
 	Interactive bool
 	// Ready, if set, receives the address once `serve` listens.
 	Ready func(addr string)
+
+	// withLocalities makes open load the KATOTTH gazetteer, which record
+	// writes are checked against.
+	withLocalities bool
 }
 
 // Run runs the custody command with args (without the program name) and
@@ -53,6 +58,17 @@ type command struct {
 	run     func(m *Main, ctx context.Context, args []string) error
 }
 
+// needsLocalities reports whether a command writes records (or serves an
+// API that does) or names localities in its output, so that its store is
+// opened with the KATOTTH gazetteer.
+func needsLocalities(name string) bool {
+	switch name {
+	case "demo", "serve", "site", "incident", "import", "stats":
+		return true
+	}
+	return false
+}
+
 func commands() map[string]command {
 	return map[string]command{
 		"demo":     {"create a store with synthetic demo data and serve it", (*Main).cmdDemo},
@@ -68,6 +84,17 @@ func commands() map[string]command {
 		"serve":    {"serve the API and the public log", (*Main).cmdServe},
 		"user":     {"add | token | list: users and API tokens", (*Main).cmdUser},
 		"version":  {"print the version", (*Main).cmdVersion},
+		"record":   {"create | show | list | update | withdraw: investigation records", (*Main).cmdRecord},
+		"site":     {"add: record a site (burial site, grave, building, ...)", (*Main).cmdSite},
+		"incident": {"add: record an incident (strike, killing, detention, ...)", (*Main).cmdIncident},
+		"locality": {"find NAME: KATOTTH codes of settlements, in any spelling", (*Main).cmdLocality},
+		"search":   {"full-text search across records", (*Main).cmdSearch},
+		"stats":    {"the investigation's figures, overall or for a locality", (*Main).cmdStats},
+		"import":   {"import records from CSV, JSON or GeoJSON", (*Main).cmdImport},
+
+		// Court bundles (internal/cli/export.go).
+		"export":        {"write a court bundle of a case: files, metadata, proofs, custody, report", (*Main).cmdExport},
+		"verify-bundle": {"check a court bundle offline (as the standalone custody-verify does)", (*Main).cmdVerifyBundle},
 	}
 }
 
@@ -89,6 +116,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "custody: unknown command %q%s\n", args[0], suggest(args[0], cmds))
 		return 2
 	}
+	m.withLocalities = needsLocalities(args[0])
 	err := c.run(m, ctx, args[1:])
 	switch {
 	case err == nil:
@@ -211,7 +239,14 @@ func (m *Main) logger() *slog.Logger {
 }
 
 func (m *Main) open(ctx context.Context, dir string) (*store, error) {
-	return openStore(ctx, dir, m.Now, m.logger())
+	var g *locality.Gazetteer
+	if m.withLocalities {
+		var err error
+		if g, err = loadLocalities(); err != nil {
+			return nil, err
+		}
+	}
+	return openStore(ctx, dir, m.Now, m.logger(), g)
 }
 
 // actor returns the user a command acts as.

@@ -1,107 +1,203 @@
 package cli
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/custody-dev/custody"
+	"github.com/custody-dev/custody/internal/demo"
 )
 
-// cmdDemo creates (or reuses) a store holding a small, clearly synthetic
-// evidence set, then serves it. Nothing in it is real: names are roles,
-// images are generated.
+const (
+	// demoStoreName is the name of every store custody demo creates. demo
+	// adds its dataset to no other store: synthetic records must never mix
+	// with real evidence.
+	demoStoreName = "Custody demo (synthetic data)"
+	// demoMetaKey records, once the dataset is complete, the seed it was
+	// generated from. A re-run finds it and only serves.
+	demoMetaKey = "demo_seed"
+	// demoDefaultDir is the store's directory when neither --data nor
+	// CUSTODY_DATA names one: apart from custody-data, where real work goes.
+	demoDefaultDir = "custody-demo"
+)
+
+// demoUsers are the accounts of a demo store, in the order the credentials
+// are printed. The investigator generates the dataset.
+var demoUsers = []struct {
+	name string
+	role custody.Role
+}{
+	{"admin", custody.RoleAdmin},
+	{"demo", custody.RoleInvestigator},
+	{"reviewer", custody.RoleReviewer},
+}
+
+const demoActor = 1 // the investigator's index in demoUsers
+
+// cmdDemo creates (or reuses) a store holding a realistic, clearly
+// synthetic investigation (see internal/demo), prints the address and
+// demo credentials, and serves it. Nothing in it is real: persons are
+// "Synthetic Person 0123", files are drawn by the generator.
 func (m *Main) cmdDemo(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("demo", "[--data DIR] [--addr 127.0.0.1:8080]")
+	fs, data, _ := m.flags("demo", "[--data DIR] [--addr 127.0.0.1:8080] [--seed N] [--no-serve]")
+	if m.Getenv("CUSTODY_DATA") == "" {
+		fs.Lookup("data").DefValue = demoDefaultDir
+		*data = demoDefaultDir
+	}
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	seed := fs.Uint64("seed", 1, "the dataset to generate: the same seed gives the same records and files")
+	noServe := fs.Bool("no-serve", false, "create the store and print the credentials, then exit")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	var st *store
-	var token string
-	if _, err := os.Stat(filepath.Join(*data, configName)); err == nil {
-		if st, err = m.open(ctx, *data); err != nil {
-			return err
-		}
-		if token, err = st.svc.NewToken(ctx, custody.SystemActor, "demo"); err != nil {
-			st.Close()
-			return err
-		}
-	} else {
-		var err error
-		if st, err = initStore(ctx, *data, "", "", "Custody demo (synthetic data)", m.Now, m.logger()); err != nil {
-			return err
-		}
-		if token, err = m.seedDemo(ctx, st); err != nil {
-			st.Close()
-			return err
-		}
+	st, err := m.openDemo(ctx, *data)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(m.Stdout, "Custody demo store in %s (synthetic data only)\n  API:        http://%s/api/v1/items\n  public log: http://%s/log/checkpoint\n  user: demo (investigator)  token: %s\n  try: curl -H 'Authorization: Bearer %s' http://%s/api/v1/items\n",
-		*data, *addr, *addr, token, token, *addr)
+	creds, err := demoCredentials(ctx, st)
+	if err != nil {
+		return err
+	}
+	status, err := m.demoDataset(ctx, st, *seed, creds[demoActor].user)
+	if err != nil {
+		return err
+	}
+	if *noServe {
+		m.demoBanner(m.Stdout, st.dir, "", status, creds)
+		return nil
+	}
+	// Print once listening, with the address actually bound (--addr
+	// 127.0.0.1:0 picks a free port).
+	ready := m.Ready
+	m.Ready = func(a string) {
+		m.demoBanner(m.Stdout, st.dir, a, status, creds)
+		if ready != nil {
+			ready(a)
+		}
+	}
+	defer func() { m.Ready = ready }()
 	return m.serve(ctx, st, *addr)
 }
 
-func (m *Main) seedDemo(ctx context.Context, st *store) (string, error) {
-	svc := st.svc
-	admin, _, err := svc.CreateUser(ctx, custody.SystemActor, "admin", custody.RoleAdmin, "")
-	if err != nil {
-		return "", err
-	}
-	inv, token, err := svc.CreateUser(ctx, admin, "demo", custody.RoleInvestigator, "")
-	if err != nil {
-		return "", err
-	}
-	if _, _, err := svc.CreateUser(ctx, admin, "reviewer", custody.RoleReviewer, ""); err != nil {
-		return "", err
-	}
-	lat, lon := 49.1947, 37.2816 // a forest near Izium (approximate, for the demo)
-	for i := 1; i <= 6; i++ {
-		img, err := demoJPEG(i)
+// openDemo opens the demo store in dir, creating it if dir is missing or
+// empty. It refuses a store custody demo did not create.
+func (m *Main) openDemo(ctx context.Context, dir string) (*store, error) {
+	if _, err := os.Stat(filepath.Join(dir, configName)); errors.Is(err, os.ErrNotExist) {
+		st, err := initStore(ctx, dir, "", "", demoStoreName, m.Now, m.logger())
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		_, err = svc.Intake(ctx, inv, custody.IntakeRequest{
-			Name: fmt.Sprintf("site-A-grave-%03d.jpg", i), Case: "DEMO-2022-001", Collector: "Mobile group 7 (demo)",
-			CollectedAt: fmt.Sprintf("2022-09-16T%02d:00:00+03:00", 9+i), Lat: &lat, Lon: &lon,
-			Description: fmt.Sprintf("Synthetic photo of numbered cross %d (demo data)", i), Content: bytes.NewReader(img)})
-		if err != nil {
-			return "", err
+		// Reopen as the command opens any store, so that record writes are
+		// checked as everywhere else (locality codes against the codifier).
+		if err := st.Close(); err != nil {
+			return nil, err
 		}
 	}
-	it, err := svc.Intake(ctx, inv, custody.IntakeRequest{Kind: custody.KindPhysical, Case: "DEMO-2022-001",
-		Collector: "Mobile group 7 (demo)", Description: "Rope fragment recovered at grave 3 (demo data)", Seal: "DEMO-SEAL-0001",
-		Location: "Field kit box 2"})
+	st, err := m.open(ctx, dir)
 	if err != nil {
-		return "", err
-	}
-	if _, err := svc.Handover(ctx, inv, custody.HandoverRequest{Item: it.ID, To: "Forensic laboratory, Kharkiv (demo)",
-		Reason: "examination", Seal: "DEMO-SEAL-0002", Location: "Laboratory evidence room"}); err != nil {
-		return "", err
-	}
-	if _, err := svc.Publish(ctx); err != nil {
-		return "", err
-	}
-	return token, nil
-}
-
-// demoJPEG draws a small, obviously synthetic image.
-func demoJPEG(n int) ([]byte, error) {
-	img := image.NewRGBA(image.Rect(0, 0, 160, 120))
-	for y := 0; y < 120; y++ {
-		for x := 0; x < 160; x++ {
-			img.Set(x, y, color.RGBA{uint8(40 + 20*n), uint8(90 + x/2), uint8(60 + y/2), 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	if st.cfg.Name != demoStoreName {
+		st.Close()
+		return nil, &custody.Error{Code: custody.ECONFLICT,
+			Message: fmt.Sprintf("%s holds a store that custody demo did not create (%q); demo data is never added to it", dir, st.cfg.Name),
+			Hint:    "give --data a new or empty directory, e.g. --data ./" + demoDefaultDir}
+	}
+	return st, nil
+}
+
+// demoCred is a demo user and the API token issued to it on this run.
+type demoCred struct {
+	user  *custody.User
+	token string
+}
+
+// demoCredentials creates the demo users, or gives the existing ones new
+// tokens (tokens are stored hashed, so those of an earlier run cannot be
+// shown again).
+func demoCredentials(ctx context.Context, st *store) ([]demoCred, error) {
+	var out []demoCred
+	admin := custody.SystemActor
+	for _, u := range demoUsers {
+		existing, err := st.db.UserByName(ctx, u.name)
+		var c demoCred
+		switch {
+		case err == nil:
+			c.user = existing
+			if c.token, err = st.svc.NewToken(ctx, custody.SystemActor, u.name); err != nil {
+				return nil, err
+			}
+		case custody.ErrorCode(err) == custody.ENOTFOUND:
+			if c.user, c.token, err = st.svc.CreateUser(ctx, admin, u.name, u.role, ""); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, err
+		}
+		if u.role == custody.RoleAdmin {
+			admin = c.user
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// demoDataset generates the dataset unless the store holds it already,
+// publishes the log, and returns a line saying what the store holds.
+func (m *Main) demoDataset(ctx context.Context, st *store, seed uint64, actor *custody.User) (string, error) {
+	if s, err := st.db.Meta(ctx, demoMetaKey); err == nil {
+		return "dataset of seed " + s + " (generated earlier; not generated again)", nil
+	} else if custody.ErrorCode(err) != custody.ENOTFOUND {
+		return "", err
+	}
+	page, err := st.svc.Records(ctx, custody.RecordFilter{Limit: 1})
+	if err != nil {
+		return "", err
+	}
+	if len(page.Records) > 0 {
+		fmt.Fprintf(m.Stderr, "custody demo: %s holds records but no mark of a complete dataset (an interrupted run, or a rebuilt database): serving it as it is; remove the directory for a fresh dataset\n", st.dir)
+		return "records of an earlier run (not generated again)", nil
+	}
+	fmt.Fprintf(m.Stderr, "custody demo: generating the synthetic dataset (seed %d) ...\n", seed)
+	start := time.Now()
+	sum, err := demo.Generate(ctx, st.svc, actor, demo.Options{Seed: seed})
+	if err != nil {
+		return "", &custody.Error{Code: custody.ErrorCode(err), Message: "generate the demo dataset: " + custody.ErrorMessage(err),
+			Hint: "remove " + st.dir + " and run custody demo again"}
+	}
+	if err := st.db.SetMeta(ctx, demoMetaKey, strconv.FormatUint(seed, 10)); err != nil {
+		return "", err
+	}
+	if _, err := st.svc.Publish(ctx); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("dataset of seed %d, generated in %.1fs: %d graves, %d remains (%d bodies), %d persons, %d incidents, %d testimonies, %d teams, %d tasks, %d cases, %d evidence items",
+		seed, time.Since(start).Seconds(), sum.Graves, sum.Remains, sum.Bodies, sum.Persons, sum.Incidents, sum.Testimonies,
+		sum.Teams, sum.Tasks, sum.Cases, sum.Items), nil
+}
+
+// demoBanner prints where the demo store is, what it holds, and the demo
+// credentials. addr is empty when the store is not served.
+func (m *Main) demoBanner(w io.Writer, dir, addr, status string, creds []demoCred) {
+	fmt.Fprintf(w, "Custody demo store in %s: SYNTHETIC DATA ONLY (invented persons, cases and files; real localities)\n  %s\n", dir, status)
+	if addr != "" {
+		fmt.Fprintf(w, "  API:        http://%s/api/v1/items\n  public log: http://%s/log/checkpoint\n", addr, addr)
+	} else {
+		fmt.Fprintf(w, "  serve it:   custody serve --data %s\n", dir)
+	}
+	fmt.Fprintln(w, "Demo credentials (API tokens, new on every run):")
+	for _, c := range creds {
+		fmt.Fprintf(w, "  user: %-8s %-14s  token: %s\n", c.user.Name, "("+string(c.user.Role)+")", c.token)
+	}
+	if addr != "" {
+		fmt.Fprintf(w, "  try: curl -H 'Authorization: Bearer %s' http://%s/api/v1/items\n", creds[demoActor].token, addr)
+	}
+	fmt.Fprintf(w, "  CLI: export CUSTODY_DATA=%s CUSTODY_USER=demo\n", dir)
 }

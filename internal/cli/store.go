@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custody-dev/custody"
 	"github.com/custody-dev/custody/internal/blobstore"
 	"github.com/custody-dev/custody/internal/evidence"
 	"github.com/custody-dev/custody/internal/ledger"
+	"github.com/custody-dev/custody/internal/locality"
 	"github.com/custody-dev/custody/internal/sqlstore"
 	"github.com/google/uuid"
 )
@@ -95,7 +97,7 @@ func initStore(ctx context.Context, dir, dbURL, blobsURL, name string, now func(
 	if err := writeFileSync(filepath.Join(dir, configName), append(raw, '\n'), 0o600); err != nil {
 		return nil, fmt.Errorf("write config: %w", err)
 	}
-	st, err := openStore(ctx, dir, now, logger)
+	st, err := openStore(ctx, dir, now, logger, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +179,14 @@ func readConfig(dir string) (Config, error) {
 	return cfg, nil
 }
 
-// openStore opens an existing store.
-func openStore(ctx context.Context, dir string, now func() time.Time, logger *slog.Logger) (*store, error) {
+// loadLocalities parses the embedded KATOTTH gazetteer once per process:
+// it is read-only, safe to share, and takes a few hundred milliseconds, so
+// only the commands that check or look up locality codes ask for it.
+var loadLocalities = sync.OnceValues(locality.Load)
+
+// openStore opens an existing store. Record writes check locality codes
+// against g; with g nil, codes are checked for form only.
+func openStore(ctx context.Context, dir string, now func() time.Time, logger *slog.Logger, g *locality.Gazetteer) (*store, error) {
 	cfg, err := readConfig(dir)
 	if err != nil {
 		return nil, err
@@ -227,7 +235,7 @@ func openStore(ctx context.Context, dir string, now func() time.Time, logger *sl
 		blobs, pub, priv = s3, s3.Objects("log/"), s3.Objects("private/")
 	}
 	st.svc, err = evidence.New(evidence.Config{StoreID: cfg.StoreID, Origin: cfg.Origin, SignerKey: strings.TrimSpace(string(skey)),
-		VerifierKey: cfg.VerifierKey, DB: db, Blobs: blobs, Public: pub, Private: priv, Now: now, Logger: logger})
+		VerifierKey: cfg.VerifierKey, DB: db, Blobs: blobs, Public: pub, Private: priv, Now: now, Logger: logger, Localities: g})
 	if err != nil {
 		st.Close()
 		return nil, custody.Errorf(custody.EINVALID, "the store at %s is corrupt: %v", dir, err)
