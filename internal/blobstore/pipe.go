@@ -99,14 +99,14 @@ read:
 			break read
 		}
 		// Fill the buffer: fewer, larger chunks keep the stages busy.
-		k, err := io.ReadFull(r, buf)
+		k, err := fillBuf(r, buf)
 		if k > 0 {
 			n += int64(k)
 			toHash <- chunk{buf, k}
 		} else {
 			free <- buf
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
@@ -124,4 +124,21 @@ read:
 		return n, nil, readErr
 	}
 	return n, sum, nil
+}
+
+// fillBuf reads into buf until it is full or the reader fails. Unlike
+// io.ReadFull it passes the reader's own errors through unchanged: only
+// io.EOF ends the content, and a source that reports io.ErrUnexpectedEOF
+// (an HTTP body cut short) fails the copy instead of being stored as a
+// complete, truncated blob.
+func fillBuf(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

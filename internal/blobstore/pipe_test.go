@@ -111,3 +111,16 @@ func TestCopyHashedTmpfs(t *testing.T) {
 		t.Error("the file differs from the content")
 	}
 }
+
+// TestCopyHashedCutShort: a source cut short (io.ErrUnexpectedEOF, as
+// net/http reports a truncated body) fails the copy.
+func TestCopyHashedCutShort(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, _, err := copyHashed(context.Background(), f, &failingReader{left: 3*copyBufferSize + 5, err: io.ErrUnexpectedEOF}); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("got %v, want io.ErrUnexpectedEOF", err)
+	}
+}

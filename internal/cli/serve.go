@@ -15,6 +15,7 @@ import (
 	"github.com/custody-dev/custody/internal/api"
 	"github.com/custody-dev/custody/internal/evidence"
 	"github.com/custody-dev/custody/internal/sqlstore"
+	"github.com/custody-dev/custody/internal/web"
 )
 
 func (m *Main) cmdServe(ctx context.Context, args []string) error {
@@ -40,13 +41,44 @@ func (m *Main) serve(ctx context.Context, st *store, addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	// The JSON API and the public log beside the web application, which
+	// has every other path.
+	app, err := web.New(st.svc, web.Config{Logger: logger, UploadDir: filepath.Join(st.dir, "uploads"), Now: m.Now})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	apiHandler := api.New(st.svc, logger)
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiHandler)
+	mux.Handle("/log/", apiHandler)
+	mux.Handle("/healthz", apiHandler)
+	mux.Handle("/", app)
 	srv := &http.Server{
-		Handler:           api.New(st.svc, logger),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go func() {
+		// The dashboard's figures and the country's map, before anyone asks.
+		if err := app.Warm(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("warm the web pages", "err", err)
+		}
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := app.Clean(ctx); err != nil && ctx.Err() == nil {
+					logger.Error("clean up uploads", "err", err)
+				}
+			}
+		}
+	}()
 	go func() {
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
@@ -63,7 +95,7 @@ func (m *Main) serve(ctx context.Context, st *store, addr string) error {
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(m.Stderr, "custody: serving store %s on http://%s (public log at /log/, API at /api/v1/)\n", st.cfg.StoreID, ln.Addr())
+	fmt.Fprintf(m.Stderr, "custody: serving store %s on http://%s (web application at /, public log at /log/, API at /api/v1/)\n", st.cfg.StoreID, ln.Addr())
 	if m.Ready != nil {
 		m.Ready(ln.Addr().String())
 	}

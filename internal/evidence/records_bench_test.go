@@ -188,14 +188,11 @@ func (g *benchGen) remains(site string, victims []string, i int) custody.Remains
 	return r
 }
 
-// loadInvestigation creates n records through CreateRecords in batches of
-// 5,000, two batches in flight.
-func loadInvestigation(b testing.TB, e *env, n int) *benchData {
-	b.Helper()
+// benchLocalities returns the settlements of eight oblasts that were
+// occupied or fought over: Kharkivska, Donetska, Khersonska, Kyivska,
+// Sumska, Chernihivska, Zaporizka, Mykolaivska.
+func benchLocalities(b testing.TB) []string {
 	g := gazetteer(b)
-	// Settlements of eight oblasts that were occupied or fought over:
-	// Kharkivska, Donetska, Khersonska, Kyivska, Sumska, Chernihivska,
-	// Zaporizka, Mykolaivska.
 	var locs []string
 	for _, oblast := range []string{"UA63", "UA14", "UA65", "UA32", "UA59", "UA74", "UA23", "UA48"} {
 		var walk func(code string)
@@ -217,6 +214,14 @@ func loadInvestigation(b testing.TB, e *env, n int) *benchData {
 	if len(locs) < 1000 {
 		b.Fatalf("only %d settlements found", len(locs))
 	}
+	return locs
+}
+
+// loadInvestigation creates n records through CreateRecords in batches of
+// 5,000, two batches in flight.
+func loadInvestigation(b testing.TB, e *env, n int) *benchData {
+	b.Helper()
+	locs := benchLocalities(b)
 	rng := rand.New(rand.NewPCG(1, 2))
 	rng.Shuffle(len(locs), func(i, j int) { locs[i], locs[j] = locs[j], locs[i] })
 	gen := &benchGen{r: rng, localities: locs, zipf: rand.NewZipf(rng, 1.1, 5, uint64(len(locs)-1))}
@@ -334,7 +339,7 @@ func loadInvestigation(b testing.TB, e *env, n int) *benchData {
 }
 
 // queries are the measured queries, with variants.
-func (ds *benchData) queries(b *testing.B, e *env) []benchQuery {
+func (ds *benchData) queries(b testing.TB, e *env) []benchQuery {
 	ctx := context.Background()
 	svc := e.svc
 	list := func(f func(i int) custody.RecordFilter) func(context.Context, int) (int, error) {

@@ -191,6 +191,7 @@ func TestSearch(t *testing.T) {
 				}
 				got[c.name] = f.labels(hits, false)
 				got["snippets "+c.name] = f.snippets(hits)
+				got["ranked "+c.name] = f.labels(hits, true) // ranking is the same code on both dialects
 				if c.name == "limit" {
 					if len(hits) != 1 {
 						t.Errorf("limit 1: %d hits", len(hits))

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -18,11 +19,13 @@ const (
 	MaxSearchTerms = 32
 	// MaxSearchLimit bounds SearchQuery.Limit.
 	MaxSearchLimit = 200
-	// SearchCandidates is the most matches a search ranks: when more
-	// records match, the best of the SearchCandidates most recently
-	// created ones are returned (and a query that specific is worth
-	// narrowing). It bounds a search's cost whatever the words' frequency.
-	SearchCandidates = 2000
+	// SearchCandidates is the most matches a search ranks (or four times
+	// its limit, if more): when more records match, the best of the most
+	// recently created SearchCandidates are returned, and a query that
+	// broad is worth narrowing (a kind, a locality, dates). It bounds a
+	// search's cost whatever the words' frequency: both engines walk the
+	// matches newest first and stop there.
+	SearchCandidates = 500
 	// prefixMin is the shortest last word (in runes) matched as a prefix.
 	prefixMin = 3
 )
@@ -166,8 +169,16 @@ func tsQuery(terms []searchTerm) string {
 // best first, among the records that are not withdrawn and pass q's
 // filters (a remains record is in the locality of its site). Matching
 // ignores case on both dialects; SQLite also folds Latin diacritics (café,
-// cafe), PostgreSQL does not. When more than SearchCandidates records match,
-// the best of the most recent SearchCandidates are returned.
+// cafe), PostgreSQL does not.
+//
+// The full-text index finds the matches, newest first, and stops at
+// candidates(limit) of them (SearchCandidates): when more records match,
+// the best of the most recently created ones are returned. The candidates
+// are ranked here, with BM25 over their words (the title counting twice),
+// rather than by FTS5's bm25() or ts_rank(): bm25() reads every match of
+// every word for its statistics, which costs as much as the matches are
+// many, and one ranking makes both dialects answer alike. Scores and
+// snippets read the first maxScoredText characters of a text.
 //
 // Plans. The words are matched in the full-text index (record_fts,
 // record_text) and the filters in records: two tables, whose intersection
@@ -176,8 +187,8 @@ func tsQuery(terms []searchTerm) string {
 // matches newest first keeping those in that set (a small set: a
 // locality, a month), or walks them joined to records row by row (a large
 // one, such as a kind, where most matches pass and the walk stops early).
-// Without filters it ranks the newest matches straight from the full-text
-// index. Snippets are made for the hits only.
+// Without filters it takes the newest matches straight from the full-text
+// index.
 //
 // Errors: EINVALID (no words, query too long, unknown kind, limit over
 // MaxSearchLimit, a filter that is no code or date).
@@ -234,34 +245,39 @@ func (db *DB) search(ctx context.Context, q custody.SearchQuery, plan int) ([]*c
 	var query string
 	var args []any
 	if db.dialect == Postgres {
-		query, args = searchPostgres(tsQuery(terms), f, plan, limit)
+		query, args = searchPostgres(tsQuery(terms), f, plan, candidates(limit))
 	} else {
-		query, args = searchSQLite(fts5Query(terms), f, plan, limit)
+		query, args = searchSQLite(fts5Query(terms), f, plan, candidates(limit))
 	}
 	rows, err := db.read.QueryContext(ctx, db.rebind(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search records: %w", err)
 	}
 	defer rows.Close()
-	hits := []*custody.SearchHit{}
+	var cs []*candidate
 	for rows.Next() {
-		var h custody.SearchHit
-		var title, body string
-		if err := rows.Scan(&h.ID, &h.Kind, &h.Title, &title, &body); err != nil {
+		var c candidate
+		if err := rows.Scan(&c.seq, &c.hit.ID, &c.hit.Kind, &c.hit.Title, &c.title, &c.body); err != nil {
 			return nil, fmt.Errorf("search records: %w", err)
 		}
-		h.Snippet = snippet(terms, title, body)
-		hits = append(hits, &h)
+		cs = append(cs, &c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search records: %w", err)
 	}
-	return hits, nil
+	return rank(terms, cs, limit), nil
 }
 
+// candidates is the number of matches ranked for a search of limit hits.
+func candidates(limit int) int { return max(SearchCandidates, 4*limit) }
+
 // filterSetMax is the largest set of filtered records that Search
-// intersects with the matches as a set; above it, it joins row by row.
-const filterSetMax = 50000
+// intersects with the matches as a set; above it, it joins row by row
+// (records_seq_facets). Building the set costs about as much per record as
+// checking a match row by row: the set pays when it is smaller than the
+// matches the join would walk, candidates / (set / store) of them, which
+// for a store of a million records and 500 candidates is about 20,000.
+const filterSetMax = 20000
 
 // Search plans.
 const (
@@ -336,66 +352,129 @@ func (f searchFilter) join() (string, []any) {
 	return w + d, append(args, dargs...)
 }
 
-// searchSQLite: candidates from record_fts (newest first, FTS5 walks its
-// doclists in rowid order and stops at the limit), ranked by BM25 with the
-// title weighing more than the text; then, for the hits only, the records
-// and their text (read by rowid: a MATCH per hit, as snippet() needs,
-// costs a full-text lookup each, and a prefix's expansion each time).
-// CROSS JOIN fixes the join order.
-func searchSQLite(match string, f searchFilter, plan, limit int) (string, []any) {
+// maxScoredText bounds the characters of a text that ranking and snippets
+// read (a transcript may hold a megabyte).
+const maxScoredText = 65536
+
+// searchSQLite returns the query of the newest n candidates: seq, ID,
+// kind and title of the record, and the indexed title and text. FTS5
+// returns its matches in rowid order and stops at the limit; CROSS JOIN
+// fixes the join order (probing record_fts row by row from records would
+// cost a full-text lookup per row).
+func searchSQLite(match string, f searchFilter, plan, n int) (string, []any) {
+	cols := fmt.Sprintf(`f.rowid, r.id, r.kind, r.title, f.title, substr(f.body, 1, %d)`, maxScoredText)
 	args := []any{match}
-	var c string
+	var q string
 	switch plan {
-	case planText:
-		c = `SELECT rowid AS seq, bm25(record_fts, 4.0, 1.0) AS score FROM record_fts WHERE record_fts MATCH ?`
-	case planSet:
-		// The unary + keeps the IN off FTS5's rowid lookup: SQLite builds
-		// the set once and checks each match against it.
-		set, setArgs := f.set()
-		c = `SELECT rowid AS seq, bm25(record_fts, 4.0, 1.0) AS score FROM record_fts WHERE record_fts MATCH ? AND +rowid IN (` + set + `)`
-		args = append(args, setArgs...)
+	case planText, planSet:
+		in := ""
+		if plan == planSet {
+			// The unary + keeps the IN off FTS5's rowid lookup: SQLite
+			// builds the set once and checks each match against it.
+			set, setArgs := f.set()
+			in = ` AND +rowid IN (` + set + `)`
+			args = append(args, setArgs...)
+		}
+		q = `SELECT ` + cols + ` FROM (SELECT rowid AS seq FROM record_fts WHERE record_fts MATCH ?` + in +
+			fmt.Sprintf(` ORDER BY rowid DESC LIMIT %d) c`, n) + `
+			CROSS JOIN record_fts f CROSS JOIN records r
+			WHERE f.rowid = c.seq AND r.seq = c.seq AND r.withdrawn = 0 ORDER BY c.seq DESC`
 	case planJoin:
 		w, wargs := f.join()
-		c = `SELECT record_fts.rowid AS seq, bm25(record_fts, 4.0, 1.0) AS score FROM record_fts CROSS JOIN records r
-			WHERE record_fts MATCH ? AND r.seq = record_fts.rowid AND r.withdrawn = 0` + w
+		q = `SELECT ` + cols + ` FROM record_fts f CROSS JOIN records r
+			WHERE f.record_fts MATCH ? AND r.seq = f.rowid AND r.withdrawn = 0` + w + fmt.Sprintf(` ORDER BY f.rowid DESC LIMIT %d`, n)
 		args = append(args, wargs...)
 	}
-	q := `WITH c AS MATERIALIZED (` + c + fmt.Sprintf(` ORDER BY record_fts.rowid DESC LIMIT %d),
-	top AS MATERIALIZED (SELECT seq, score FROM c ORDER BY score, seq LIMIT %d)`, SearchCandidates, limit) + `
-	SELECT r.id, r.kind, r.title, f.title, f.body FROM top CROSS JOIN record_fts f CROSS JOIN records r
-	WHERE f.rowid = top.seq AND r.seq = top.seq AND r.withdrawn = 0
-	ORDER BY top.score, top.seq`
 	return q, args
 }
 
-// searchPostgres: the same on record_text with ts_rank (normalised by
-// document length, as BM25 is). The query is a literal, so
-// that the planner estimates its selectivity from the statistics: a common
-// word is best walked newest first in seq order, a rare one through the GIN
-// index. tsq holds only quoted words, its quotes doubled again here.
-func searchPostgres(tsq string, f searchFilter, plan, limit int) (string, []any) {
+// searchPostgres: the same on record_text. The query is a literal, so that
+// the planner estimates its selectivity from the statistics: a common word
+// is best walked newest first in seq order, a rare one through the GIN
+// index. tsq holds only quoted words; its quotes are doubled again here.
+func searchPostgres(tsq string, f searchFilter, plan, n int) (string, []any) {
 	query := `to_tsquery('simple', '` + strings.ReplaceAll(tsq, `'`, `''`) + `')`
+	cols := fmt.Sprintf(`t.seq, r.id, r.kind, r.title, t.title, substr(t.body, 1, %d)`, maxScoredText)
 	var args []any
-	var c string
+	var q string
 	switch plan {
-	case planText:
-		c = `SELECT t.seq, ts_rank(t.tsv, ` + query + `, 1) AS score FROM record_text t WHERE t.tsv @@ ` + query
-	case planSet:
-		set, setArgs := f.set()
-		c = `SELECT t.seq, ts_rank(t.tsv, ` + query + `, 1) AS score FROM record_text t WHERE t.tsv @@ ` + query + ` AND t.seq IN (` + set + `)`
-		args = setArgs
+	case planText, planSet:
+		in := ""
+		if plan == planSet {
+			set, setArgs := f.set()
+			in = ` AND seq IN (` + set + `)`
+			args = setArgs
+		}
+		q = `SELECT ` + cols + ` FROM (SELECT seq FROM record_text WHERE tsv @@ ` + query + in +
+			fmt.Sprintf(` ORDER BY seq DESC LIMIT %d) c`, n) + `
+			JOIN record_text t ON t.seq = c.seq JOIN records r ON r.seq = c.seq
+			WHERE r.withdrawn = 0 ORDER BY c.seq DESC`
 	case planJoin:
 		w, wargs := f.join()
-		c = `SELECT t.seq, ts_rank(t.tsv, ` + query + `, 1) AS score FROM record_text t JOIN records r ON r.seq = t.seq
-			WHERE t.tsv @@ ` + query + ` AND r.withdrawn = 0` + w
+		q = `SELECT ` + cols + ` FROM record_text t JOIN records r ON r.seq = t.seq
+			WHERE t.tsv @@ ` + query + ` AND r.withdrawn = 0` + w + fmt.Sprintf(` ORDER BY t.seq DESC LIMIT %d`, n)
 		args = wargs
 	}
-	q := `WITH c AS MATERIALIZED (` + c + fmt.Sprintf(` ORDER BY t.seq DESC LIMIT %d),
-	top AS MATERIALIZED (SELECT seq, score FROM c ORDER BY score DESC, seq LIMIT %d)`, SearchCandidates, limit) + `
-	SELECT r.id, r.kind, r.title, t.title, t.body FROM top JOIN record_text t ON t.seq = top.seq JOIN records r ON r.seq = top.seq
-	WHERE r.withdrawn = 0
-	ORDER BY top.score DESC, top.seq`
 	return q, args
+}
+
+// candidate is a matching record, to rank.
+type candidate struct {
+	seq         int64
+	hit         custody.SearchHit
+	title, body string
+	score       float64
+}
+
+// BM25 parameters, as FTS5's bm25() has them.
+const (
+	bm25K1 = 1.2
+	bm25B  = 0.75
+)
+
+// rank scores the candidates with BM25 over the query's terms (their
+// occurrences in the title counting twice; every candidate holds every
+// term, so no term weighs more than another), and returns the best limit
+// with their snippets, newer first among equals.
+func rank(terms []searchTerm, cs []*candidate, limit int) []*custody.SearchHit {
+	folded := foldTerms(terms)
+	type counted struct {
+		tf     []float64
+		length float64
+	}
+	counts := make([]counted, len(cs))
+	var total float64
+	for i, c := range cs {
+		tt, bt := tokenize(c.title), tokenize(c.body)
+		tf := make([]float64, len(terms))
+		for _, m := range matches(terms, folded, tt) {
+			tf[m.term] += 2
+		}
+		for _, m := range matches(terms, folded, bt) {
+			tf[m.term]++
+		}
+		counts[i] = counted{tf: tf, length: float64(len(tt) + len(bt))}
+		total += counts[i].length
+	}
+	avg := max(total/float64(max(len(cs), 1)), 1)
+	for i, c := range cs {
+		for _, tf := range counts[i].tf {
+			c.score += tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*counts[i].length/avg))
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].score != cs[j].score {
+			return cs[i].score > cs[j].score
+		}
+		return cs[i].seq > cs[j].seq
+	})
+	hits := make([]*custody.SearchHit, 0, min(limit, len(cs)))
+	for _, c := range cs[:min(limit, len(cs))] {
+		h := c.hit
+		h.Snippet = snippet(terms, folded, c.title, c.body)
+		hits = append(hits, &h)
+	}
+	return hits
 }
 
 // checkFilter refuses what no locality code or date looks like (and what
@@ -493,15 +572,50 @@ func foldWord(w string) string {
 	return b.String()
 }
 
-// snippet returns the best window of body, or of title when body holds none
-// of the words.
-func snippet(terms []searchTerm, title, body string) string {
+// foldTerms folds the words of terms as tokenize folds a text's.
+func foldTerms(terms []searchTerm) [][]string {
 	folded := make([][]string, len(terms))
 	for i, t := range terms {
 		for _, w := range t.words {
 			folded[i] = append(folded[i], foldWord(w))
 		}
 	}
+	return folded
+}
+
+// match is an occurrence of a term: at word at, n words long.
+type match struct{ at, n, term int }
+
+// matches returns the occurrences of terms in toks, in order, not
+// overlapping.
+func matches(terms []searchTerm, folded [][]string, toks []token) []match {
+	var out []match
+	for i := 0; i < len(toks); i++ {
+		for j, ws := range folded {
+			if i+len(ws) > len(toks) {
+				continue
+			}
+			ok := true
+			for k, w := range ws {
+				f := toks[i+k].fold
+				if !(f == w || terms[j].prefix && strings.HasPrefix(f, w)) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				out = append(out, match{at: i, n: len(ws), term: j})
+				i += len(ws) - 1
+				break
+			}
+		}
+	}
+	return out
+}
+
+// snippet returns the best window of body, or of title when body holds none
+// of the words (and body when neither does).
+func snippet(terms []searchTerm, folded [][]string, title, body string) string {
 	s, ok := window(terms, folded, body)
 	if ok || title == "" {
 		return s
@@ -519,44 +633,21 @@ func window(terms []searchTerm, folded [][]string, text string) (string, bool) {
 	if len(toks) == 0 {
 		return "", false
 	}
-	// hit[i] is the length in words of the term found at word i (0: none);
-	// term[i] which term it is.
-	hit := make([]int, len(toks))
-	term := make([]int, len(toks))
-	var at []int
-	for i := range toks {
-		for j, ws := range folded {
-			if i+len(ws) > len(toks) {
-				continue
-			}
-			ok := true
-			for k, w := range ws {
-				f := toks[i+k].fold
-				if !(f == w || terms[j].prefix && strings.HasPrefix(f, w)) {
-					ok = false
-					break
-				}
-			}
-			if ok {
-				hit[i], term[i] = len(ws), j
-				at = append(at, i)
-				break
-			}
-		}
-	}
-	// The window with the most distinct terms, then the most words found,
+	ms := matches(terms, folded, toks)
+	// The window with the most distinct terms, then the most occurrences,
 	// then the earliest.
 	start, best, bestN := 0, -1, -1
-	for _, p := range at {
-		s := max(0, p-snippetBefore)
-		e := min(len(toks), s+snippetWords)
+	for i, m := range ms {
+		s := max(0, m.at-snippetBefore)
+		e := s + snippetWords
 		seen := map[int]bool{}
 		n := 0
-		for i := s; i < e; i++ {
-			if hit[i] > 0 {
-				seen[term[i]] = true
-				n++
+		for _, o := range ms[i:] {
+			if o.at >= e {
+				break
 			}
+			seen[o.term] = true
+			n++
 		}
 		if len(seen) > best || len(seen) == best && n > bestN {
 			start, best, bestN = s, len(seen), n
@@ -568,21 +659,20 @@ func window(terms []searchTerm, folded [][]string, text string) (string, bool) {
 		b.WriteString(ellipsis)
 	}
 	pos := toks[start].start
-	for i := start; i < end; i++ {
-		if hit[i] == 0 {
+	for _, m := range ms {
+		if m.at < start || m.at >= end {
 			continue
 		}
-		last := min(i+hit[i], end) - 1
-		b.WriteString(guillemets.Replace(text[pos:toks[i].start]))
+		last := min(m.at+m.n, end) - 1
+		b.WriteString(guillemets.Replace(text[pos:toks[m.at].start]))
 		b.WriteString("«")
-		b.WriteString(guillemets.Replace(text[toks[i].start:toks[last].end]))
+		b.WriteString(guillemets.Replace(text[toks[m.at].start:toks[last].end]))
 		b.WriteString("»")
 		pos = toks[last].end
-		i = last
 	}
 	b.WriteString(guillemets.Replace(text[pos:toks[end-1].end]))
 	if end < len(toks) {
 		b.WriteString(ellipsis)
 	}
-	return strings.Join(strings.Fields(b.String()), " "), len(at) > 0
+	return strings.Join(strings.Fields(b.String()), " "), len(ms) > 0
 }

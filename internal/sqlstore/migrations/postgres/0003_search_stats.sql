@@ -6,6 +6,9 @@
 -- sees equality constraints on them and prefers them. One statement a line.
 -- Live records of a locality (search's locality filter, a locality's record counts).
 CREATE INDEX records_live_locality ON records (locality, kind, date, seq) WHERE withdrawn = 0;
+-- A record's filterable facts by seq: search checks each full-text match
+-- against its filters in this index alone, not in the (wide) table row.
+CREATE INDEX records_seq_facets ON records (seq, withdrawn, kind, locality, site, date);
 -- Live records of a kind by date (search's kind and date filters).
 CREATE INDEX records_live_kind_date ON records (kind, date, seq) WHERE withdrawn = 0;
 -- Live remains by site: bodies, identifications, torture; date and seq for search.
