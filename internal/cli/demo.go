@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custody-dev/custody"
@@ -115,8 +118,36 @@ func (m *Main) openDemo(ctx context.Context, dir string) (*store, error) {
 
 // demoCred is a demo user and the API token issued to it on this run.
 type demoCred struct {
-	user  *custody.User
-	token string
+	user     *custody.User
+	token    string
+	password string // for signing in to the web application
+}
+
+// demoPasswordFile keeps the demo users' web passwords (0600, in the store
+// directory), so that a re-run can print them again: passwords are stored
+// hashed, and a demo's purpose is to be tried.
+const demoPasswordFile = "demo-passwords"
+
+func readDemoPasswords(dir string) map[string]string {
+	out := map[string]string{}
+	b, err := os.ReadFile(filepath.Join(dir, demoPasswordFile))
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, pw, ok := strings.Cut(line, " "); ok {
+			out[name] = pw
+		}
+	}
+	return out
+}
+
+func newDemoPassword() (string, error) {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])), nil
 }
 
 // demoCredentials creates the demo users, or gives the existing ones new
@@ -125,6 +156,8 @@ type demoCred struct {
 func demoCredentials(ctx context.Context, st *store) ([]demoCred, error) {
 	var out []demoCred
 	admin := custody.SystemActor
+	passwords := readDemoPasswords(st.dir)
+	var file strings.Builder
 	for _, u := range demoUsers {
 		existing, err := st.db.UserByName(ctx, u.name)
 		var c demoCred
@@ -134,8 +167,12 @@ func demoCredentials(ctx context.Context, st *store) ([]demoCred, error) {
 			if c.token, err = st.svc.NewToken(ctx, custody.SystemActor, u.name); err != nil {
 				return nil, err
 			}
+			c.password = passwords[u.name]
 		case custody.ErrorCode(err) == custody.ENOTFOUND:
-			if c.user, c.token, err = st.svc.CreateUser(ctx, admin, u.name, u.role, ""); err != nil {
+			if c.password, err = newDemoPassword(); err != nil {
+				return nil, err
+			}
+			if c.user, c.token, err = st.svc.CreateUser(ctx, admin, u.name, u.role, c.password); err != nil {
 				return nil, err
 			}
 		default:
@@ -144,7 +181,13 @@ func demoCredentials(ctx context.Context, st *store) ([]demoCred, error) {
 		if u.role == custody.RoleAdmin {
 			admin = c.user
 		}
+		if c.password != "" {
+			fmt.Fprintf(&file, "%s %s\n", u.name, c.password)
+		}
 		out = append(out, c)
+	}
+	if err := os.WriteFile(filepath.Join(st.dir, demoPasswordFile), []byte(file.String()), 0o600); err != nil {
+		return nil, fmt.Errorf("save the demo passwords: %w", err)
 	}
 	return out, nil
 }
@@ -192,9 +235,16 @@ func (m *Main) demoBanner(w io.Writer, dir, addr, status string, creds []demoCre
 	} else {
 		fmt.Fprintf(w, "  serve it:   custody serve --data %s\n", dir)
 	}
-	fmt.Fprintln(w, "Demo credentials (API tokens, new on every run):")
+	if addr != "" {
+		fmt.Fprintf(w, "  web:        http://%s/  (sign in with a user and password below)\n", addr)
+	}
+	fmt.Fprintln(w, "Demo credentials (API tokens are new on every run):")
 	for _, c := range creds {
-		fmt.Fprintf(w, "  user: %-8s %-14s  token: %s\n", c.user.Name, "("+string(c.user.Role)+")", c.token)
+		pw := c.password
+		if pw == "" {
+			pw = "(none)"
+		}
+		fmt.Fprintf(w, "  user: %-8s %-14s  password: %-16s  token: %s\n", c.user.Name, "("+string(c.user.Role)+")", pw, c.token)
 	}
 	if addr != "" {
 		fmt.Fprintf(w, "  try: curl -H 'Authorization: Bearer %s' http://%s/api/v1/items\n", creds[demoActor].token, addr)

@@ -8,14 +8,15 @@ import (
 	"testing"
 )
 
-var demoTokenRe = regexp.MustCompile(`user: (\S+)\s+\((\w+)\)\s+token: (cst_\S+)`)
+var demoTokenRe = regexp.MustCompile(`user: (\S+)\s+\((\w+)\)\s+password: (\S+)\s+token: (cst_\S+)`)
 
 // demoTokens returns the tokens of the demo credentials, by user name.
 func demoTokens(t *testing.T, out string) map[string]string {
 	t.Helper()
 	tokens := map[string]string{}
 	for _, m := range demoTokenRe.FindAllStringSubmatch(out, -1) {
-		tokens[m[1]] = m[3]
+		tokens[m[1]] = m[4]
+		tokens[m[1]+"/password"] = m[3]
 	}
 	for _, u := range []string{"admin", "demo"} {
 		if tokens[u] == "" {
@@ -65,6 +66,12 @@ func TestDemoNoServe(t *testing.T) {
 	second := demoTokens(t, r.stdout)
 	if second["demo"] == first["demo"] {
 		t.Error("the second run did not issue new tokens")
+	}
+	if pw := first["demo/password"]; len(pw) != 16 || second["demo/password"] != pw {
+		t.Errorf("demo password %q on the first run, %q on the second", pw, second["demo/password"])
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "demo-passwords")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("demo-passwords: %v, %v", fi, err)
 	}
 	if n := len(itemsJSON(t, dir)); n != len(items) {
 		t.Errorf("items %d -> %d after a second run", len(items), n)
