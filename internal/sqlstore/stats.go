@@ -81,7 +81,17 @@ func (db *DB) Stats(ctx context.Context, locality string) (*custody.Stats, error
 		FROM (SELECT site, COUNT(*) AS n, SUM(bodies) AS b, SUM(identified) AS i, SUM(torture) AS t
 			FROM records WHERE kind = 'remains' AND withdrawn = 0 GROUP BY site) x
 		JOIN records s ON s.id = x.site GROUP BY COALESCE(s.locality, '')`
-	if locality != "" {
+	switch {
+	case locality != "" && db.dialect == Postgres:
+		// LATERAL, so that PostgreSQL looks up each site's remains rather
+		// than hash-joining the sites with every remains record.
+		remainsQ = `SELECT s.locality, CAST(SUM(x.n) AS BIGINT), CAST(COALESCE(SUM(x.b), 0) AS BIGINT), CAST(COALESCE(SUM(x.i), 0) AS BIGINT),
+			CAST(COALESCE(SUM(x.t), 0) AS BIGINT)
+			FROM records s CROSS JOIN LATERAL (SELECT COUNT(*) AS n, SUM(r.bodies) AS b, SUM(r.identified) AS i, SUM(r.torture) AS t
+				FROM records r WHERE r.site = s.id AND r.kind = 'remains' AND r.withdrawn = 0) x
+			WHERE s.locality = ? AND s.kind = 'site' GROUP BY s.locality HAVING SUM(x.n) > 0`
+	case locality != "":
+		// CROSS JOIN fixes the order on SQLite: the sites, then their remains.
 		remainsQ = `SELECT s.locality, COUNT(*), CAST(SUM(r.bodies) AS BIGINT), CAST(SUM(r.identified) AS BIGINT), CAST(SUM(r.torture) AS BIGINT)
 			FROM records s CROSS JOIN records r
 			WHERE s.locality = ? AND s.kind = 'site' AND r.site = s.id AND r.kind = 'remains' AND r.withdrawn = 0 GROUP BY s.locality`
