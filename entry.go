@@ -19,6 +19,18 @@ const (
 	EntryAccess    = "custody.access"   // an item's content was read or exported
 )
 
+// Entry types of sign-in hardening (docs/roles.md, docs/log-format.md).
+const (
+	// EntryUserTOTP set (or, with no secret, removed) a user's TOTP second
+	// factor; EntryUserPassword set or reset a user's sign-in password.
+	EntryUserTOTP     = "user.totp"
+	EntryUserPassword = "user.password"
+	// EntryTokenAdd issued a scoped, expiring API token (one of several a
+	// user may hold); EntryTokenRevoke revoked one.
+	EntryTokenAdd    = "token.add"
+	EntryTokenRevoke = "token.revoke"
+)
+
 // Entry is the public envelope of one log entry: what the published log
 // (tiles and entry bundles, served without authentication) holds. It names
 // the change but carries none of its content; Payload is the content

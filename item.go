@@ -35,6 +35,9 @@ type Item struct {
 	// Duplicate is true when the same content was already in the store
 	// (another item points at the same blob).
 	Duplicate bool `json:"duplicate,omitempty"`
+	// Compartments are the cases and teams (record IDs) the item is put in
+	// at intake; cases that list the item add theirs.
+	Compartments []string `json:"compartments,omitempty"`
 
 	IngestedBy string `json:"ingested_by"` // user ID
 	IngestedAt string `json:"ingested_at"` // store clock, TimeFormat
@@ -73,6 +76,9 @@ type IntakeRequest struct {
 	Seal        string
 	Location    string
 	DeviceTime  string // RFC 3339, the client's clock
+	// Compartments: cases and teams (record IDs); when empty, the
+	// collector's teams.
+	Compartments []string
 	// Content is the file; nil for a physical item without a photo.
 	Content io.Reader
 }
@@ -101,11 +107,11 @@ type ItemService interface {
 	// ENOSPACE, EFORBIDDEN.
 	Intake(ctx context.Context, actor *User, req IntakeRequest) (*Item, error)
 	// Item returns one item. Errors: ENOTFOUND.
-	Item(ctx context.Context, id string) (*Item, error)
+	Item(ctx context.Context, actor *User, id string) (*Item, error)
 	// Items lists items in ID (intake) order.
-	Items(ctx context.Context, f ItemFilter) ([]*Item, error)
+	Items(ctx context.Context, actor *User, f ItemFilter) ([]*Item, error)
 	// Handover records a custody transfer. Errors: EINVALID, ENOTFOUND.
 	Handover(ctx context.Context, actor *User, req HandoverRequest) (*Event, error)
 	// History returns the item's chain of custody in log order. Errors: ENOTFOUND.
-	History(ctx context.Context, id string) ([]*Event, error)
+	History(ctx context.Context, actor *User, id string) ([]*Event, error)
 }

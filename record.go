@@ -53,6 +53,11 @@ type RecordChange struct {
 	Version int             `json:"version"`
 	Data    json.RawMessage `json:"data,omitempty"`   // absent for a withdrawal
 	Reason  string          `json:"reason,omitempty"` // required for a withdrawal; optional for an update
+	// Compartments are the cases and teams (record IDs) the record is put
+	// in explicitly, besides those its data implies (its case and team
+	// fields, the cases that list it); see docs/roles.md. Absent for a
+	// withdrawal, which keeps them.
+	Compartments []string `json:"compartments,omitempty"`
 }
 
 // Record is the current version of a record, as the index holds it.
@@ -69,6 +74,14 @@ type Record struct {
 	UpdatedAt      string          `json:"updated_at"`
 	UpdatedBy      string          `json:"updated_by"`
 	LogIndex       uint64          `json:"log_index"` // the entry that made this version
+	// Compartments are the explicit compartments of the current version.
+	Compartments []string `json:"compartments,omitempty"`
+	// Protection is, for a protected witness, the protection level: the
+	// clearance needed to reveal the identity (with a reason, logged).
+	Protection string `json:"protection,omitempty"`
+	// Redacted is true when this output replaced protected identities by
+	// pseudonyms.
+	Redacted bool `json:"redacted,omitempty"`
 	// Warnings are returned when a record is written, not stored: accepted
 	// input worth a second look (a position outside Ukraine).
 	Warnings []string `json:"warnings,omitempty"`
@@ -188,6 +201,10 @@ type RecordInput struct {
 	Base       int    `json:"base,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 	DeviceTime string `json:"device_time,omitempty"`
+	// Compartments puts the record in these cases and teams (record IDs).
+	// On create, when empty, the record goes to the creator's teams; on
+	// update, when nil, the current ones are kept.
+	Compartments []string `json:"compartments,omitempty"`
 }
 
 // RecordService creates, corrects, withdraws and reads records.
@@ -201,11 +218,11 @@ type RecordService interface {
 	UpdateRecord(ctx context.Context, actor *User, in RecordInput) (*Record, error)
 	// WithdrawRecord marks a record withdrawn, with a reason; it stays readable.
 	WithdrawRecord(ctx context.Context, actor *User, id string, base int, reason string) (*Record, error)
-	Record(ctx context.Context, id string) (*Record, error)
-	RecordHistory(ctx context.Context, id string) ([]*RecordVersion, error)
-	Records(ctx context.Context, f RecordFilter) (*RecordPage, error)
-	Search(ctx context.Context, q SearchQuery) ([]*SearchHit, error)
-	Stats(ctx context.Context, locality string) (*Stats, error)
+	Record(ctx context.Context, actor *User, id string) (*Record, error)
+	RecordHistory(ctx context.Context, actor *User, id string) ([]*RecordVersion, error)
+	Records(ctx context.Context, actor *User, f RecordFilter) (*RecordPage, error)
+	Search(ctx context.Context, actor *User, q SearchQuery) ([]*SearchHit, error)
+	Stats(ctx context.Context, actor *User, locality string) (*Stats, error)
 }
 
 // CaseMatrix is a case's charged crimes, element by element, with what

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -337,7 +338,13 @@ type RecordFacts struct {
 	Bodies, Identified, Torture                                          int
 	KilledConfirmed, KilledEstimated, InjuredConfirmed, InjuredEstimated int
 	Localities                                                           []string // team coverage
-	Warnings                                                             []string // accepted, but worth a look
+	// Members are the user IDs of a team's members: each is granted the
+	// team's compartment.
+	Members  []string
+	// Protection is a protected witness's protection level ("low",
+	// "medium", "high"); empty for everyone else.
+	Protection string
+	Warnings []string // accepted, but worth a look
 }
 
 // ParseRecordData decodes data strictly (no unknown fields, no trailing
@@ -843,6 +850,9 @@ func (r *Person) facts(c *checker, f *RecordFacts) {
 	}
 	f.Personal = true
 	f.Text = words(r.Name, r.Unit, r.Notes)
+	if seen["witness"] && r.Protection != "" && r.Protection != "none" {
+		f.Protection = r.Protection
+	}
 }
 
 func (r *Testimony) facts(c *checker, f *RecordFacts) {
@@ -958,6 +968,12 @@ func (r *Team) facts(c *checker, f *RecordFacts) {
 		c.enum(p+".role", m.Role, true, MemberRoles)
 		c.text(p+".user", m.User, false, maxShort)
 		c.ref(p+".person", m.Person, "record", KindPerson, false, f)
+		// Only a user ID grants the compartment; the service refuses
+		// anything else when the record is written (the projection must
+		// accept what older versions accepted, so it only skips it).
+		if idRe.MatchString(m.User) && !slices.Contains(f.Members, m.User) {
+			f.Members = append(f.Members, m.User)
+		}
 	}
 	f.Title, f.Type, f.Localities = r.Name, r.Type, r.Localities
 	f.Text = words(r.Name, r.Theme, r.Area)

@@ -35,13 +35,7 @@ func quote(s string) string { return "\"" + truncate(s, 40) + "\"" }
 
 // CanWrite reports whether the role may change records (intake, handover).
 // Reviewers and analysts only read.
-func (r Role) CanWrite() bool {
-	switch r {
-	case RoleAdmin, RoleProsecutor, RoleInvestigator, RoleForensic, RoleSapper:
-		return true
-	}
-	return false
-}
+func (r Role) CanWrite() bool { return r.Can(PermWrite) }
 
 // User is a person who signs in to Custody.
 type User struct {
@@ -62,4 +56,64 @@ type UserService interface {
 	CreateUser(ctx context.Context, actor *User, name string, role Role, password string) (*User, string, error)
 	// Authenticate returns the user owning the API token. Errors: EUNAUTHORIZED.
 	Authenticate(ctx context.Context, token string) (*User, error)
+}
+
+// Sign-in hardening: second factor, password changes and scoped API tokens
+// (docs/roles.md). Their log entries are EntryUserTOTP, EntryUserPassword,
+// EntryTokenAdd and EntryTokenRevoke.
+
+// MayScopeTo reports whether a user of role r may hold an API token scoped
+// to role to: r itself or a read-only role (analyst, reviewer), never a
+// wider one.
+func (r Role) MayScopeTo(to Role) bool {
+	return to == r || to == RoleAnalyst || to == RoleReviewer
+}
+
+// UserTOTP is the payload of EntryUserTOTP.
+type UserTOTP struct {
+	Nonce string `json:"nonce"`
+	ID    string `json:"id"` // the user
+	// Secret is the TOTP key (RFC 6238: HMAC-SHA-1, 6 digits, 30 s) in
+	// base32 without padding; empty removes the second factor.
+	Secret string `json:"secret,omitempty"`
+}
+
+// UserPassword is the payload of EntryUserPassword.
+type UserPassword struct {
+	Nonce        string `json:"nonce"`
+	ID           string `json:"id"`            // the user
+	PasswordHash string `json:"password_hash"` // argon2id PHC string
+}
+
+// TokenAdded is the payload of EntryTokenAdd.
+type TokenAdded struct {
+	Nonce string `json:"nonce"`
+	ID    string `json:"id"`   // the token's ID, also the entry's subject
+	User  string `json:"user"` // ID of the user the token acts as
+	Role  Role   `json:"role"` // the role requests made with it have
+	// TokenHash is the hex SHA-256 of the token; the token is shown once.
+	TokenHash string `json:"token_hash"`
+	Label     string `json:"label,omitempty"`
+	ExpiresAt string `json:"expires_at"` // TimeFormat
+}
+
+// TokenRevoked is the payload of EntryTokenRevoke.
+type TokenRevoked struct {
+	Nonce string `json:"nonce"`
+	ID    string `json:"id"` // the token
+}
+
+// APIToken describes a scoped API token; never the token itself.
+type APIToken struct {
+	ID        string `json:"id"`
+	UserID    string `json:"user_id"`
+	User      string `json:"user"` // the user's name
+	Role      Role   `json:"role"`
+	Label     string `json:"label,omitempty"`
+	CreatedAt string `json:"created_at"`
+	CreatedBy string `json:"created_by"` // ID of the user who issued it
+	ExpiresAt string `json:"expires_at"`
+	RevokedAt string `json:"revoked_at,omitempty"`
+	RevokedBy string `json:"revoked_by,omitempty"`
+	LogIndex  uint64 `json:"log_index"`
 }

@@ -74,7 +74,7 @@ func (s *Server) gazetteer() (*locality.Gazetteer, error) {
 // localityRecord returns the locality record of code, or nil if there is
 // none.
 func (s *Server) localityRecord(r *http.Request, code string) (*custody.Record, error) {
-	rec, err := s.svc.Record(r.Context(), code)
+	rec, err := s.svc.Record(r.Context(), UserFrom(r.Context()), code)
 	if custody.ErrorCode(err) == custody.ENOTFOUND {
 		return nil, nil
 	} else if err != nil {
@@ -168,7 +168,7 @@ func (s *Server) getLocality(w http.ResponseWriter, r *http.Request, u *custody.
 		return
 	}
 	if d.Record != nil {
-		if d.History, err = s.svc.RecordHistory(r.Context(), code); err != nil {
+		if d.History, err = s.svc.RecordHistory(r.Context(), UserFrom(r.Context()), code); err != nil {
 			s.error(w, r, err)
 			return
 		}

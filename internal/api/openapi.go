@@ -46,6 +46,8 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/stats", s.stats},
 		{"GET /api/v1/cases/{id}/matrix", s.caseMatrix},
 		{"GET /api/v1/openapi.json", s.openAPI},
+		{"GET /api/v1/sessions", s.listSessions},               // sessions.go
+		{"POST /api/v1/sessions/{id}/revoke", s.revokeSession}, // sessions.go
 	}
 	for _, k := range kindPaths {
 		base := "/api/v1/" + k.plural
@@ -709,6 +711,7 @@ func operations() []operation {
 		{method: "GET", path: "/api/v1/openapi.json", id: "getOpenAPI", tag: "meta", summary: "This document",
 			status: 200, result: jsonBody("the OpenAPI 3.1 document", jsonObj{"type": "object"})},
 	}
+	ops = append(ops, sessionOperations()...)
 	for _, k := range kindPaths {
 		name := title(k.kind)
 		plural := title(k.plural)
@@ -763,6 +766,8 @@ func pathParams(path string) []jsonObj {
 			p["schema"], p["description"] = katotthString, "KATOTTH code, e.g. UA63040090010029555"
 		case strings.HasPrefix(path, "/api/v1/items/"):
 			p["schema"], p["description"] = uuidString, "item ID"
+		case strings.HasPrefix(path, "/api/v1/sessions/"):
+			p["schema"], p["description"] = jsonObj{"type": "string", "pattern": sessionIDPattern}, "session ID (16 hex digits)"
 		default:
 			p["schema"], p["description"] = uuidString, "record ID"
 		}

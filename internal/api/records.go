@@ -192,7 +192,7 @@ func (s *Server) kindRecord(r *http.Request, k kindPath, id string) (*custody.Re
 	if k.kind == custody.KindLocality {
 		id = strings.ToUpper(strings.TrimSpace(id)) // a KATOTTH code, in any case
 	}
-	rec, err := s.svc.Record(r.Context(), id)
+	rec, err := s.svc.Record(r.Context(), UserFrom(r.Context()), id)
 	if err != nil {
 		return nil, err
 	}
@@ -322,12 +322,12 @@ func (s *Server) getRecord(k kindPath) func(http.ResponseWriter, *http.Request, 
 			s.error(w, r, err)
 			return
 		}
-		hist, err := s.svc.RecordHistory(r.Context(), rec.ID)
+		hist, err := s.svc.RecordHistory(r.Context(), u, rec.ID)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		back, err := s.svc.LinkedFrom(r.Context(), rec.ID)
+		back, err := s.svc.LinkedFrom(r.Context(), u, rec.ID)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -533,7 +533,7 @@ func (s *Server) serveRecordList(w http.ResponseWriter, r *http.Request, k kindP
 		s.error(w, r, err)
 		return
 	}
-	page, err := s.svc.Records(r.Context(), f)
+	page, err := s.svc.Records(r.Context(), UserFrom(r.Context()), f)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -581,7 +581,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, u *custody.User)
 		s.error(w, r, err)
 		return
 	}
-	hits, err := s.svc.Search(r.Context(), sq)
+	hits, err := s.svc.Search(r.Context(), u, sq)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -605,7 +605,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, u *custody.User) 
 		s.error(w, r, err)
 		return
 	}
-	st, err := s.svc.Stats(r.Context(), code)
+	st, err := s.svc.Stats(r.Context(), u, code)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -619,7 +619,7 @@ func (s *Server) caseMatrix(w http.ResponseWriter, r *http.Request, u *custody.U
 		s.error(w, r, err)
 		return
 	}
-	m, err := s.svc.CaseMatrix(r.Context(), r.PathValue("id"))
+	m, err := s.svc.CaseMatrix(r.Context(), u, r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
 		return

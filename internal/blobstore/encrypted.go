@@ -3,7 +3,6 @@ package blobstore
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -170,164 +168,6 @@ type writeError struct{ err error }
 
 func (w *writeError) Error() string { return w.err.Error() }
 func (w *writeError) Unwrap() error { return w.err }
-
-// errStopped is returned by the stages of encryptHashed to one another once
-// a stage has failed.
-var errStopped = errors.New("pipeline stopped")
-
-// encryptHashed copies src to dst as an age file encrypted to recipients,
-// while hashing the plaintext with SHA-256. Four stages run at once: this
-// goroutine reads, one hashes, one encrypts, one writes, passing buffers of
-// copyBufferSize bytes; memory stays at 2*pipeDepth buffers whatever the
-// size. On two cores, throughput is bound by the slower of hashing and
-// encryption, not their sum. It returns the plaintext's size and digest;
-// errors of dst come wrapped in *writeError.
-func encryptHashed(ctx context.Context, dst io.Writer, src io.Reader, recipients []age.Recipient) (int64, []byte, error) {
-	free := make(chan []byte, pipeDepth)    // plaintext buffers
-	outFree := make(chan []byte, pipeDepth) // ciphertext buffers, aligned for direct I/O
-	for range pipeDepth {
-		free <- make([]byte, copyBufferSize)
-		outFree <- alignedBuffer(copyBufferSize)
-	}
-	toHash := make(chan chunk, pipeDepth)
-	toEncrypt := make(chan chunk, pipeDepth)
-	toWrite := make(chan chunk, pipeDepth)
-
-	// stop is closed by the first stage to fail; the others then drain their
-	// input, recycling buffers, so that no stage blocks.
-	stop := make(chan struct{})
-	var stopOnce sync.Once
-	fail := func() { stopOnce.Do(func() { close(stop) }) }
-
-	var wg sync.WaitGroup
-	var sum []byte
-	wg.Go(func() { // hash
-		defer close(toEncrypt)
-		h := sha256.New()
-		for c := range toHash {
-			h.Write(c.buf[:c.n])
-			toEncrypt <- c
-		}
-		sum = h.Sum(nil)
-	})
-	var encErr error
-	wg.Go(func() { // encrypt
-		defer close(toWrite)
-		out := &chunkWriter{free: outFree, out: toWrite, stop: stop}
-		w, err := age.Encrypt(out, recipients...)
-		encErr = err
-		for c := range toEncrypt {
-			if encErr == nil {
-				_, encErr = w.Write(c.buf[:c.n])
-				if encErr != nil {
-					fail()
-				}
-			}
-			free <- c.buf
-		}
-		if encErr == nil {
-			encErr = w.Close()
-		}
-		if encErr == nil {
-			out.flush()
-		} else {
-			fail()
-		}
-	})
-	var writeErr error
-	wg.Go(func() { // write
-		for c := range toWrite {
-			if writeErr == nil {
-				if _, err := dst.Write(c.buf[:c.n]); err != nil {
-					writeErr = &writeError{err}
-					fail()
-				}
-			}
-			outFree <- c.buf
-		}
-	})
-
-	var n int64
-	var readErr error
-	r := ctxReader{ctx, src}
-read:
-	for {
-		var buf []byte
-		select {
-		case <-stop:
-			break read
-		case buf = <-free:
-		}
-		// Only io.EOF itself ends the content: an error wrapping it, or
-		// io.ErrUnexpectedEOF (a truncated HTTP body, a blob failing
-		// verification), is a failure.
-		k, err := fill(r, buf)
-		if k > 0 {
-			n += int64(k)
-			toHash <- chunk{buf, k}
-		} else {
-			free <- buf
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = err
-			fail()
-			break
-		}
-	}
-	close(toHash)
-	wg.Wait()
-	switch {
-	case writeErr != nil:
-		return n, nil, writeErr
-	case readErr != nil:
-		return n, nil, readErr
-	case encErr != nil:
-		return n, nil, fmt.Errorf("encrypt: %w", encErr)
-	}
-	return n, sum, nil
-}
-
-// chunkWriter collects what age writes into whole buffers for the write
-// stage.
-type chunkWriter struct {
-	free <-chan []byte
-	out  chan<- chunk
-	stop <-chan struct{}
-	cur  []byte
-	n    int
-}
-
-func (w *chunkWriter) Write(p []byte) (int, error) {
-	total := len(p)
-	for len(p) > 0 {
-		if w.cur == nil {
-			select {
-			case w.cur = <-w.free:
-				w.n = 0
-			case <-w.stop:
-				return total - len(p), errStopped
-			}
-		}
-		k := copy(w.cur[w.n:], p)
-		w.n += k
-		p = p[k:]
-		if w.n == len(w.cur) {
-			w.out <- chunk{w.cur, w.n}
-			w.cur = nil
-		}
-	}
-	return total, nil
-}
-
-func (w *chunkWriter) flush() {
-	if w.cur != nil && w.n > 0 {
-		w.out <- chunk{w.cur, w.n}
-		w.cur = nil
-	}
-}
 
 // Open implements custody.BlobStore. The reader returns only plaintext that
 // age has authenticated, chunk by chunk, and fails with ETAMPERED at the

@@ -261,7 +261,7 @@ func TestEncryptedRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Rotate(dir); err != nil {
+	if _, err := Rotate(dir); err != nil {
 		t.Fatal(err)
 	}
 	ring2, err := LoadKeyRing(dir)
@@ -318,7 +318,7 @@ func TestEncryptedRotation(t *testing.T) {
 		bad, _ := e.Put(ctx, bytes.NewReader(bytes.Repeat([]byte("bad"), 1000)))
 		flipByteAt(t, b.Path(bad.Ref), -1)
 		before, _ := os.ReadFile(b.Path(bad.Ref))
-		if err := Rotate(dir); err != nil {
+		if _, err := Rotate(dir); err != nil {
 			t.Fatal(err)
 		}
 		ring, _ := LoadKeyRing(dir)

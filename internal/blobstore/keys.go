@@ -26,6 +26,8 @@ import (
 //
 // Key files are in the format of age-keygen, so the age command-line tool
 // can decrypt a blob by hand: age -d -i keys/age-1.key FILE.age > original.
+const isWindows = runtime.GOOS == "windows"
+
 const (
 	keysDirName    = "keys"
 	recipientsName = "recipients.txt"
@@ -45,6 +47,9 @@ var ErrNoKey = errors.New("no key in the store's key ring decrypts this content"
 // rotation. A KeyRing is immutable and safe for concurrent use; to see a
 // rotation, load the ring again.
 type KeyRing struct {
+	kd         string                // the key directory
+	nums       []int                 // the numbers of ids' files
+	fields     *FieldSealer          // the data keys
 	ids        []*age.X25519Identity // oldest first; the last is current
 	recipients []age.Recipient       // the current identity's, then recipients.txt's
 	extra      []string              // recipients.txt's, as written
@@ -75,26 +80,50 @@ func GenerateKeyRing(dir string) error {
 	if _, err := addIdentity(kd, 1); err != nil {
 		return fmt.Errorf("generate key ring: %w", err)
 	}
+	ring, err := loadKeyDir(kd)
+	if err != nil {
+		return fmt.Errorf("generate key ring: %w", err)
+	}
+	if err := addDataKey(kd, ring, 1); err != nil {
+		return fmt.Errorf("generate key ring: data key: %w", err)
+	}
 	return nil
 }
 
-// Rotate adds a new identity to the key ring of the store in dir; once the
-// ring is loaded again, new data is encrypted to it. Data written before
-// stays readable with the older identities, which are kept: see
-// Encrypted.Reencrypt to rewrite it to the new one. Errors: ENOTFOUND (no
-// key ring in dir).
-func Rotate(dir string) error {
+// Rotate adds a new identity to the key ring of the store in dir, and a new
+// data key encrypted to it (and to the extra recipients): once the ring is
+// loaded again, new blobs are encrypted to the new identity and new fields
+// sealed with the new data key. Data written before stays readable with
+// the older identities and data keys, which are kept: see
+// Encrypted.Reencrypt and RewrapDataKeys to stop depending on them. It
+// returns the number of the new identity. Errors: ENOTFOUND (no key ring
+// in dir).
+func Rotate(dir string) (int, error) {
 	kd := KeyDir(dir)
 	nums, err := keyFiles(kd)
 	if errors.Is(err, fs.ErrNotExist) || err == nil && len(nums) == 0 {
-		return noRing(kd)
+		return 0, noRing(kd)
 	} else if err != nil {
-		return fmt.Errorf("rotate keys: %w", err)
+		return 0, fmt.Errorf("rotate keys: %w", err)
 	}
-	if _, err := addIdentity(kd, nums[len(nums)-1]+1); err != nil {
-		return fmt.Errorf("rotate keys: %w", err)
+	name, err := addIdentity(kd, nums[len(nums)-1]+1)
+	if err != nil {
+		return 0, fmt.Errorf("rotate keys: %w", err)
 	}
-	return nil
+	ring, err := loadKeyDir(kd)
+	if err != nil {
+		return 0, fmt.Errorf("rotate keys: %w", err)
+	}
+	n := ring.nums[len(ring.nums)-1]
+	if filepath.Join(kd, keyName(n)) != name {
+		// Another rotation ran at the same time and added a later key:
+		// that one is current, and brings its own data key.
+		return n, nil
+	}
+	if err := addDataKey(kd, ring, n); err != nil && !errors.Is(err, fs.ErrExist) {
+		return 0, fmt.Errorf("rotate keys: data key: %w", err)
+	}
+	return n, nil
 }
 
 // AddRecipient appends an age recipient (age1...) to <dir>/keys/recipients.txt,
@@ -137,15 +166,17 @@ func AddRecipient(dir, recipient string) error {
 // readable by group or others (mode 0600), as ssh insists of its keys.
 // Errors: ENOTFOUND (no key ring), EINVALID (a key file is malformed or
 // too open, or recipients.txt is malformed).
-func LoadKeyRing(dir string) (*KeyRing, error) {
-	kd := KeyDir(dir)
+func LoadKeyRing(dir string) (*KeyRing, error) { return loadKeyDir(KeyDir(dir)) }
+
+// loadKeyDir reads the key ring in the key directory kd.
+func loadKeyDir(kd string) (*KeyRing, error) {
 	nums, err := keyFiles(kd)
 	if errors.Is(err, fs.ErrNotExist) || err == nil && len(nums) == 0 {
 		return nil, noRing(kd)
 	} else if err != nil {
 		return nil, fmt.Errorf("load key ring: %w", err)
 	}
-	k := &KeyRing{}
+	k := &KeyRing{kd: kd, nums: nums}
 	for _, n := range nums {
 		id, err := readIdentity(filepath.Join(kd, keyName(n)))
 		if err != nil {
@@ -176,8 +207,14 @@ func LoadKeyRing(dir string) (*KeyRing, error) {
 	for _, id := range slices.Backward(k.ids) {
 		k.identities = append(k.identities, id)
 	}
+	if err := k.loadFields(kd); err != nil {
+		return nil, err
+	}
 	return k, nil
 }
+
+// Dir returns the key directory the ring was loaded from.
+func (k *KeyRing) Dir() string { return k.kd }
 
 // Recipient returns the public key (age1...) of the current identity.
 func (k *KeyRing) Recipient() string { return k.ids[len(k.ids)-1].Recipient().String() }

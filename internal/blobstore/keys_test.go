@@ -58,8 +58,14 @@ func TestGenerateKeyRing(t *testing.T) {
 	if k.Len() != 1 || len(k.Recipients()) != 1 || len(k.ExtraRecipients()) != 0 {
 		t.Errorf("ring: %d identities, %d recipients, extra %v", k.Len(), len(k.Recipients()), k.ExtraRecipients())
 	}
-	if entries, _ := os.ReadDir(kd); len(entries) != 1 {
-		t.Errorf("keys directory holds %d files, want 1 (no temporary files)", len(entries))
+	if entries, _ := os.ReadDir(kd); len(entries) != 2 {
+		t.Errorf("keys directory holds %d files, want 2: age-1.key and data-1.age (no temporary files)", len(entries))
+	}
+	if fi, err := os.Stat(filepath.Join(kd, "data-1.age")); err != nil || fi.Mode().Perm() != 0o600 && runtime.GOOS != "windows" {
+		t.Errorf("data-1.age: %v, %v; want mode 0600", fi, err)
+	}
+	if k.Fields().Current() != 1 {
+		t.Errorf("current data key %d, want 1", k.Fields().Current())
 	}
 
 	err = GenerateKeyRing(dir)
@@ -75,7 +81,7 @@ func TestLoadKeyRingErrors(t *testing.T) {
 	if _, err := LoadKeyRing(t.TempDir()); custody.ErrorCode(err) != custody.ENOTFOUND {
 		t.Errorf("LoadKeyRing(no keys): %v, want ENOTFOUND", err)
 	}
-	if err := Rotate(t.TempDir()); custody.ErrorCode(err) != custody.ENOTFOUND {
+	if _, err := Rotate(t.TempDir()); custody.ErrorCode(err) != custody.ENOTFOUND {
 		t.Errorf("Rotate(no keys): %v, want ENOTFOUND", err)
 	}
 
@@ -131,7 +137,7 @@ func TestLoadKeyRingErrors(t *testing.T) {
 
 func TestRotate(t *testing.T) {
 	dir, k1 := newRing(t)
-	if err := Rotate(dir); err != nil {
+	if _, err := Rotate(dir); err != nil {
 		t.Fatal(err)
 	}
 	k2, err := LoadKeyRing(dir)
@@ -160,7 +166,7 @@ func TestRotate(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			if err := Rotate(dir); err != nil {
+			if _, err := Rotate(dir); err != nil {
 				t.Error(err)
 			}
 		})
@@ -176,6 +182,10 @@ func TestRotate(t *testing.T) {
 	}
 	if len(seen) != 6 || !seen[k1.Recipient()] || !seen[k2.Recipient()] {
 		t.Errorf("identities after rotations are not 6 distinct keys including the first two")
+	}
+	// The newest identity brought a data key: it seals.
+	if got := k6.Fields().Current(); got != 6 {
+		t.Errorf("current data key after rotations: %d, want 6", got)
 	}
 }
 

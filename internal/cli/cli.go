@@ -91,6 +91,7 @@ func commands() map[string]command {
 		"search":   {"full-text search across records", (*Main).cmdSearch},
 		"stats":    {"the investigation's figures, overall or for a locality", (*Main).cmdStats},
 		"import":   {"import records from CSV, JSON or GeoJSON", (*Main).cmdImport},
+		"case":     {"matrix CASE: a case's charges, element by element: support and gaps", (*Main).cmdCase},
 
 		// Court bundles (internal/cli/export.go).
 		"export":        {"write a court bundle of a case: files, metadata, proofs, custody, report", (*Main).cmdExport},

@@ -164,7 +164,7 @@ func checkFile(name string) error {
 }
 
 func (m *Main) cmdItems(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("items", "[--case ID] [--json]")
+	fs, data, as := m.flags("items", "[--case ID] [--json]")
 	caseID := fs.String("case", "", "only items of this case")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(fs, args); err != nil {
@@ -175,10 +175,14 @@ func (m *Main) cmdItems(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	actor, err := st.actor(ctx, *as)
+	if err != nil {
+		return err
+	}
 	var all []*custody.Item
 	after := ""
 	for {
-		items, err := st.svc.Items(ctx, custody.ItemFilter{Case: *caseID, After: after, Limit: 1000})
+		items, err := st.svc.Items(ctx, actor, custody.ItemFilter{Case: *caseID, After: after, Limit: 1000})
 		if err != nil {
 			return err
 		}
@@ -202,7 +206,7 @@ func (m *Main) cmdItems(ctx context.Context, args []string) error {
 }
 
 func (m *Main) cmdShow(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("show", "ITEM")
+	fs, data, as := m.flags("show", "ITEM")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -216,7 +220,11 @@ func (m *Main) cmdShow(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	it, err := st.svc.Item(ctx, pos[0])
+	actor, err := st.actor(ctx, *as)
+	if err != nil {
+		return err
+	}
+	it, err := st.svc.Item(ctx, actor, pos[0])
 	if err != nil {
 		return err
 	}
@@ -262,7 +270,7 @@ func (m *Main) cmdHandover(ctx context.Context, args []string) error {
 }
 
 func (m *Main) cmdHistory(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("history", "ITEM [--json]")
+	fs, data, as := m.flags("history", "ITEM [--json]")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -277,7 +285,11 @@ func (m *Main) cmdHistory(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	evs, err := st.svc.History(ctx, pos[0])
+	actor, err := st.actor(ctx, *as)
+	if err != nil {
+		return err
+	}
+	evs, err := st.svc.History(ctx, actor, pos[0])
 	if err != nil {
 		return err
 	}

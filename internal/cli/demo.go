@@ -200,7 +200,7 @@ func (m *Main) demoDataset(ctx context.Context, st *store, seed uint64, actor *c
 	} else if custody.ErrorCode(err) != custody.ENOTFOUND {
 		return "", err
 	}
-	page, err := st.svc.Records(ctx, custody.RecordFilter{Limit: 1})
+	page, err := st.db.ListRecords(ctx, custody.RecordFilter{Limit: 1}, nil)
 	if err != nil {
 		return "", err
 	}

@@ -208,7 +208,7 @@ func nameOf(names map[string]string, id string) string {
 }
 
 func (m *Main) recordShow(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("record show", "ID [--json]")
+	fs, data, as := m.flags("record show", "ID [--json]")
 	asJSON := fs.Bool("json", false, "print the record and its history as JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -223,11 +223,15 @@ func (m *Main) recordShow(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	r, err := st.svc.Record(ctx, pos[0])
+	actor, err := st.actor(ctx, *as)
 	if err != nil {
 		return err
 	}
-	hist, err := st.svc.RecordHistory(ctx, pos[0])
+	r, err := st.svc.Record(ctx, actor, pos[0])
+	if err != nil {
+		return err
+	}
+	hist, err := st.svc.RecordHistory(ctx, actor, pos[0])
 	if err != nil {
 		return err
 	}
@@ -274,7 +278,7 @@ func indentJSON(b *strings.Builder, raw json.RawMessage) error {
 }
 
 func (m *Main) recordList(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("record list", "[--kind K] [--locality CODE] [--site ID] [--case ID] [--team ID] [--type T] [--status S] [--from DATE] [--to DATE] [--sort KEY] [--limit N] [--after CURSOR] [--withdrawn] [--json]")
+	fs, data, as := m.flags("record list", "[--kind K] [--locality CODE] [--site ID] [--case ID] [--team ID] [--type T] [--status S] [--from DATE] [--to DATE] [--sort KEY] [--limit N] [--after CURSOR] [--withdrawn] [--json]")
 	var f custody.RecordFilter
 	fs.StringVar(&f.Kind, "kind", "", "only records of this kind ("+strings.Join(custody.RecordKinds, ", ")+")")
 	fs.StringVar(&f.Locality, "locality", "", "only records in this locality (KATOTTH code)")
@@ -317,7 +321,11 @@ func (m *Main) recordList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	page, err := st.svc.Records(ctx, f)
+	actor, err := st.actor(ctx, *as)
+	if err != nil {
+		return err
+	}
+	page, err := st.svc.Records(ctx, actor, f)
 	if err != nil {
 		return err
 	}
@@ -655,7 +663,7 @@ func (m *Main) cmdLocality(ctx context.Context, args []string) error {
 }
 
 func (m *Main) cmdSearch(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("search", "QUERY [--kind K] [--locality CODE] [--from DATE] [--to DATE] [--limit N] [--json]")
+	fs, data, as := m.flags("search", "QUERY [--kind K] [--locality CODE] [--from DATE] [--to DATE] [--limit N] [--json]")
 	var q custody.SearchQuery
 	fs.StringVar(&q.Kind, "kind", "", "only records of this kind")
 	fs.StringVar(&q.Locality, "locality", "", "only records in this locality (KATOTTH code)")
@@ -686,7 +694,11 @@ func (m *Main) cmdSearch(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	hits, err := st.svc.Search(ctx, q)
+	actor, err := st.actor(ctx, *as)
+	if err != nil {
+		return err
+	}
+	hits, err := st.svc.Search(ctx, actor, q)
 	if err != nil {
 		return err
 	}
@@ -711,7 +723,7 @@ func (m *Main) cmdSearch(ctx context.Context, args []string) error {
 }
 
 func (m *Main) cmdStats(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("stats", "[--locality CODE] [--json]")
+	fs, data, as := m.flags("stats", "[--locality CODE] [--json]")
 	loc := fs.String("locality", "", "the figures of one locality (KATOTTH code)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args)
@@ -731,7 +743,11 @@ func (m *Main) cmdStats(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	stats, err := st.svc.Stats(ctx, *loc)
+	actor, err := st.actor(ctx, *as)
+	if err != nil {
+		return err
+	}
+	stats, err := st.svc.Stats(ctx, actor, *loc)
 	if err != nil {
 		return err
 	}
@@ -1155,7 +1171,7 @@ func (c *rowChecker) check(ctx context.Context, row importer.Row) string {
 			return fmt.Sprintf("locality %s is also at %s", code, p)
 		}
 		c.seen[code] = row.Pos
-		if _, err := st.svc.Record(ctx, code); err == nil {
+		if _, err := st.db.Record(ctx, code); err == nil {
 			return fmt.Sprintf("locality %s has a record already (custody record update %s changes it)", code, code)
 		} else if custody.ErrorCode(err) != custody.ENOTFOUND {
 			return "cannot check the store: " + custody.ErrorMessage(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/custody-dev/custody/internal/api"
 	"github.com/custody-dev/custody/internal/evidence"
+	"github.com/custody-dev/custody/internal/httpx"
 	"github.com/custody-dev/custody/internal/sqlstore"
 	"github.com/custody-dev/custody/internal/web"
 )
@@ -55,7 +56,7 @@ func (m *Main) serve(ctx context.Context, st *store, addr string) error {
 	mux.Handle("/healthz", apiHandler)
 	mux.Handle("/", app)
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           httpx.SecurityHeaders(mux, httpx.Options{}), // every response: CSP, nosniff, frame and cache policy
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}

@@ -92,7 +92,7 @@ func (s *store) records(t *testing.T) []*custody.Record {
 	var out []*custody.Record
 	f := custody.RecordFilter{Limit: 1000}
 	for {
-		page, err := s.svc.Records(context.Background(), f)
+		page, err := s.svc.Records(context.Background(), custody.SystemActor, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +110,7 @@ func (s *store) items(t *testing.T) []*custody.Item {
 	var out []*custody.Item
 	f := custody.ItemFilter{Limit: 1000}
 	for {
-		page, err := s.svc.Items(context.Background(), f)
+		page, err := s.svc.Items(context.Background(), custody.SystemActor, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,7 +265,7 @@ func testCounts(t *testing.T, g *generated) {
 			t.Errorf("no %s items (have %v)", mt, types)
 		}
 	}
-	st, err := g.svc.Stats(context.Background(), "")
+	st, err := g.svc.Stats(context.Background(), custody.SystemActor, "")
 	if err != nil {
 		t.Fatal(err)
 	}

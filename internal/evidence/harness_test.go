@@ -259,3 +259,13 @@ func gazetteer(t testing.TB) *locality.Gazetteer {
 	}
 	return g
 }
+
+// grant gives u the compartments (case or team record IDs).
+func (e *env) grant(u *custody.User, compartments ...string) {
+	e.t.Helper()
+	for _, c := range compartments {
+		if err := e.svc.Grant(context.Background(), e.admin, u.Name, c, "test", false); err != nil {
+			e.t.Fatalf("grant %s %s: %v", u.Name, c, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -108,12 +109,35 @@ func (s *Service) Intake(ctx context.Context, actor *custody.User, req custody.I
 	if err := validateIntake(&req); err != nil {
 		return nil, err
 	}
+	v, err := s.view(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	comps, err := s.checkCompartments(ctx, v, req.Compartments)
+	if err != nil {
+		return nil, err
+	}
+	if idRe.MatchString(req.Case) {
+		// A case given by its record ID puts the item in the case.
+		if err := s.visible(ctx, v, "case", req.Case); err != nil {
+			return nil, err
+		}
+		if r, err := s.cfg.DB.Record(ctx, req.Case); err != nil {
+			return nil, err
+		} else if r.Kind != custody.KindCase {
+			return nil, custody.Errorf(custody.EINVALID, "case: record %s is a %s, not a case", req.Case, r.Kind)
+		}
+		if !slices.Contains(comps, req.Case) {
+			comps = append(comps, req.Case)
+		}
+	}
 	now := s.cfg.Now()
 	it := custody.Item{
 		ID: s.newID(), Kind: req.Kind, Name: capture.SanitizeName(req.Name), Case: req.Case,
 		Collector: req.Collector, CollectedAt: req.CollectedAt, Lat: req.Lat, Lon: req.Lon,
 		Description: req.Description, Seal: req.Seal, Location: req.Location,
 		IngestedBy: actor.ID, IngestedAt: custody.FormatTime(now), DeviceTime: req.DeviceTime, Store: s.cfg.StoreID,
+		Compartments: comps,
 	}
 	if req.Name == "" {
 		it.Name = ""
@@ -200,20 +224,42 @@ func (s *Service) inspect(ctx context.Context, ref custody.Ref, size int64) (str
 	return mt, raw
 }
 
-// Item returns one item. Errors: ENOTFOUND.
-func (s *Service) Item(ctx context.Context, id string) (*custody.Item, error) {
-	return s.cfg.DB.Item(ctx, id)
+// Item returns one item the actor may see. Errors: ENOTFOUND (absent or
+// hidden).
+func (s *Service) Item(ctx context.Context, actor *custody.User, id string) (*custody.Item, error) {
+	v, err := s.view(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.visible(ctx, v, "item", id); err != nil {
+		return nil, err
+	}
+	it, err := s.cfg.DB.Item(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if it.Compartments, err = s.cfg.DB.Compartments(ctx, id); err != nil {
+		return nil, err
+	}
+	return it, nil
 }
 
-// Items lists items.
-func (s *Service) Items(ctx context.Context, f custody.ItemFilter) ([]*custody.Item, error) {
-	return s.cfg.DB.Items(ctx, f)
+// Items lists the items the actor may see.
+func (s *Service) Items(ctx context.Context, actor *custody.User, f custody.ItemFilter) ([]*custody.Item, error) {
+	v, err := s.view(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.DB.Items(ctx, f, v.scope)
 }
 
 // Handover records that an item changed hands.
 func (s *Service) Handover(ctx context.Context, actor *custody.User, req custody.HandoverRequest) (*custody.Event, error) {
 	if !actor.Role.CanWrite() {
 		return nil, custody.Errorf(custody.EFORBIDDEN, "role %s may not record handovers", actor.Role)
+	}
+	if err := s.CanSee(ctx, actor, "item", req.Item); err != nil {
+		return nil, err
 	}
 	req.To, req.Reason = strings.TrimSpace(req.To), strings.TrimSpace(req.Reason)
 	if req.To == "" {
@@ -264,6 +310,9 @@ func (s *Service) RecordAccess(ctx context.Context, actor *custody.User, item, a
 }
 
 // History returns the chain of custody of an item.
-func (s *Service) History(ctx context.Context, id string) ([]*custody.Event, error) {
+func (s *Service) History(ctx context.Context, actor *custody.User, id string) ([]*custody.Event, error) {
+	if err := s.CanSee(ctx, actor, "item", id); err != nil {
+		return nil, err
+	}
 	return s.cfg.DB.History(ctx, id)
 }

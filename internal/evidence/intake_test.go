@@ -62,7 +62,7 @@ func TestIntakeFile(t *testing.T) {
 			t.Errorf("capture = %s", it.Capture)
 		}
 		// The index returns what Intake returned.
-		got, err := e.svc.Item(ctx, it.ID)
+		got, err := e.svc.Item(ctx, custody.SystemActor, it.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,14 +82,14 @@ func TestIntakeFile(t *testing.T) {
 		if !bytes.Equal(buf.Bytes(), jpeg) {
 			t.Error("stored blob differs from the file")
 		}
-		hist, err := e.svc.History(ctx, it.ID)
+		hist, err := e.svc.History(ctx, custody.SystemActor, it.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(hist) != 1 || hist[0].Type != "intake" || hist[0].To != "o.kovalenko" || hist[0].LogIndex != it.LogIndex {
 			t.Errorf("history = %+v", hist)
 		}
-		if _, err := e.svc.Item(ctx, "no-such-item"); custody.ErrorCode(err) != custody.ENOTFOUND {
+		if _, err := e.svc.Item(ctx, custody.SystemActor, "no-such-item"); custody.ErrorCode(err) != custody.ENOTFOUND {
 			t.Errorf("Item(unknown) = %v, want ENOTFOUND", err)
 		}
 	})
@@ -111,7 +111,7 @@ func TestIntakeDuplicate(t *testing.T) {
 		if diff := cmp.Diff([]custody.Ref{a.Blob}, refs); diff != "" {
 			t.Errorf("stored blobs (-want +got):\n%s", diff)
 		}
-		items, err := e.svc.Items(ctx, custody.ItemFilter{Blob: a.Blob})
+		items, err := e.svc.Items(ctx, custody.SystemActor, custody.ItemFilter{Blob: a.Blob})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestIntakePhysical(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := e.svc.Item(ctx, it.ID)
+		got, err := e.svc.Item(ctx, custody.SystemActor, it.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +211,7 @@ func TestIntakeInvalid(t *testing.T) {
 				}
 			})
 		}
-		items, err := e.svc.Items(ctx, custody.ItemFilter{})
+		items, err := e.svc.Items(ctx, custody.SystemActor, custody.ItemFilter{})
 		if err != nil || len(items) != 0 {
 			t.Errorf("items after rejected intakes = %d, %v", len(items), err)
 		}
@@ -243,7 +243,7 @@ func TestHandoverChain(t *testing.T) {
 				Seal: s.Seal, Location: s.Location, Actor: inv.ID})
 			from = s.To
 		}
-		hist, err := e.svc.History(ctx, it.ID)
+		hist, err := e.svc.History(ctx, custody.SystemActor, it.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +259,7 @@ func TestHandoverChain(t *testing.T) {
 				t.Errorf("history out of order at %d: %+v after %+v", i, hist[i], hist[i-1])
 			}
 		}
-		got, _ := e.svc.Item(ctx, it.ID)
+		got, _ := e.svc.Item(ctx, custody.SystemActor, it.ID)
 		if got.Holder != "court.registry" || got.Seal != "S-2" || got.Location != "lab shelf 4" {
 			t.Errorf("item after handovers: holder %q seal %q location %q", got.Holder, got.Seal, got.Location)
 		}
@@ -290,7 +290,7 @@ func TestHandoverChain(t *testing.T) {
 		if got := e.logSize(); got != before {
 			t.Errorf("rejected handovers changed the log size %d -> %d", before, got)
 		}
-		if _, err := e.svc.History(ctx, "nope"); custody.ErrorCode(err) != custody.ENOTFOUND {
+		if _, err := e.svc.History(ctx, custody.SystemActor, "nope"); custody.ErrorCode(err) != custody.ENOTFOUND {
 			t.Errorf("History(unknown) = %v, want ENOTFOUND", err)
 		}
 	})
@@ -333,7 +333,7 @@ func TestConcurrentHandover(t *testing.T) {
 		if got := e.logSize(); got != before+uint64(won) {
 			t.Errorf("log grew by %d, want %d (one per winner)", got-before, won)
 		}
-		hist, err := e.svc.History(ctx, it.ID)
+		hist, err := e.svc.History(ctx, custody.SystemActor, it.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,7 +45,35 @@ func checkCharges(charges []custody.Charge) error {
 // carried the link), and the gaps: elements with no support, with a single
 // source, or with unverified sources only. Errors: ENOTFOUND, EINVALID (the
 // record is not a case).
-func (s *Service) CaseMatrix(ctx context.Context, id string) (*custody.CaseMatrix, error) {
+func (s *Service) CaseMatrix(ctx context.Context, actor *custody.User, id string) (*custody.CaseMatrix, error) {
+	if err := s.CanSee(ctx, actor, "case", id); err != nil {
+		return nil, err
+	}
+	red, err := s.redactor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.caseMatrix(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for i := range m.Charges {
+		for j := range m.Charges[i].Elements {
+			for k := range m.Charges[i].Elements[j].Support {
+				sp := &m.Charges[i].Elements[j].Support[k]
+				if ps, ok := red.ByPerson[sp.Source]; ok {
+					sp.Title = ps
+				} else {
+					sp.Title, _ = red.Text(sp.Title)
+				}
+				sp.Reason, _ = red.Text(sp.Reason)
+			}
+		}
+	}
+	return m, nil
+}
+
+func (s *Service) caseMatrix(ctx context.Context, id string) (*custody.CaseMatrix, error) {
 	rec, err := s.cfg.DB.Record(ctx, id)
 	if err != nil {
 		return nil, err

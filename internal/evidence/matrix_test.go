@@ -14,7 +14,9 @@ func TestCaseMatrix(t *testing.T) {
 		e := newService(t, dialect)
 		recs := e.investigation()
 		pros := e.user("prosecutor", custody.RoleProsecutor)
-		inv := e.user("investigator", custody.RoleInvestigator)
+		inv := e.user("investigator", custody.RoleProsecutor)
+		e.grant(pros, recs["case"].ID)
+		e.grant(inv, recs["case"].ID)
 		photo := e.intake(inv, "wrists.jpg", "photo of ligature marks")
 
 		var c custody.Case
@@ -34,7 +36,7 @@ func TestCaseMatrix(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		m, err := e.svc.CaseMatrix(ctx, recs["case"].ID)
+		m, err := e.svc.CaseMatrix(ctx, custody.SystemActor, recs["case"].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +76,7 @@ func TestCaseMatrix(t *testing.T) {
 		if _, err := e.svc.WithdrawRecord(ctx, pros, recs["remains"].ID, 1, "commingled with grave 18; re-examined"); err != nil {
 			t.Fatal(err)
 		}
-		m, _ = e.svc.CaseMatrix(ctx, recs["case"].ID)
+		m, _ = e.svc.CaseMatrix(ctx, custody.SystemActor, recs["case"].ID)
 		for _, el := range m.Charges[0].Elements {
 			if el.Element == torture+"/1" && (el.Gap != custody.GapSingleSource || !el.Support[0].Withdrawn) {
 				t.Errorf("after withdrawing the remains: %+v", el)
@@ -94,7 +96,7 @@ func TestCaseMatrix(t *testing.T) {
 				t.Errorf("charge %+v: %v", bad, err)
 			}
 		}
-		_, err = e.svc.CaseMatrix(ctx, recs["site"].ID)
+		_, err = e.svc.CaseMatrix(ctx, custody.SystemActor, recs["site"].ID)
 		wantCode(t, err, custody.EINVALID)
 	})
 }

@@ -36,11 +36,11 @@ func freshDB(t *testing.T, dialect string) *sqlstore.DB {
 func sameAnswers(t *testing.T, want, got *sqlstore.DB, tokens []string) {
 	t.Helper()
 	ctx := context.Background()
-	wi, err := want.Items(ctx, custody.ItemFilter{Limit: 1000})
+	wi, err := want.Items(ctx, custody.ItemFilter{Limit: 1000}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gi, err := got.Items(ctx, custody.ItemFilter{Limit: 1000})
+	gi, err := got.Items(ctx, custody.ItemFilter{Limit: 1000}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,10 @@ package evidence
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/custody-dev/custody"
@@ -77,7 +79,12 @@ func (s *Service) prepare(in custody.RecordInput) (*prepared, error) {
 // checkRefs fails with ENOTFOUND on the first reference to a record or item
 // that does not exist (or is of another kind). batch holds the kinds of the
 // records created alongside, which may be referenced.
-func (s *Service) checkRefs(ctx context.Context, p *prepared, batch map[string]string) error {
+func (s *Service) checkRefs(ctx context.Context, v *view, p *prepared, batch map[string]string) error {
+	if p.kind == custody.KindTeam {
+		if err := s.checkMembers(ctx, p.data); err != nil {
+			return err
+		}
+	}
 	var refs []custody.RecordRef
 	for _, r := range p.facts.Refs {
 		if r.Target == "locality" {
@@ -99,6 +106,66 @@ func (s *Service) checkRefs(ctx context.Context, p *prepared, batch map[string]s
 			what = m.Kind
 		}
 		return custody.Errorf(custody.ENOTFOUND, "%s.%s: no %s %s", p.kind, m.Field, what, m.ID)
+	}
+	// A record may refer only to what its writer may see: otherwise a
+	// reference would confirm that a hidden record exists.
+	for _, r := range refs {
+		if err := s.visible(ctx, v, r.Target, r.ID); err != nil {
+			return custody.Errorf(custody.ENOTFOUND, "%s.%s: no %s %s", p.kind, r.Field, r.Target, r.ID)
+		}
+	}
+	return nil
+}
+
+// checkMembers refuses team members whose user is not a user ID: a member
+// with a user account is granted the team's compartment.
+func (s *Service) checkMembers(ctx context.Context, data []byte) error {
+	var t custody.Team
+	if err := json.Unmarshal(data, &t); err != nil {
+		return custody.Errorf(custody.EINVALID, "team: %v", err)
+	}
+	for i, m := range t.Members {
+		if m.User == "" {
+			continue
+		}
+		if _, err := s.cfg.DB.UserByID(ctx, m.User); err != nil {
+			if custody.ErrorCode(err) == custody.ENOTFOUND || !idRe.MatchString(m.User) {
+				return &custody.Error{Code: custody.EINVALID, Message: fmt.Sprintf("team.members[%d].user: no user %s", i, truncate(m.User, 40)),
+					Hint: "give the user's ID (custody user list)"}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// impliedCompartments returns the compartments of a new record: its
+// explicit ones and those its kind, case and team imply (as the projection
+// derives them; a case created in the same batch that lists it adds its
+// own, which a read shows).
+func impliedCompartments(p *prepared, explicit []string) []string {
+	var out []string
+	add := func(c string) {
+		if c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	if p.kind == custody.KindCase || p.kind == custody.KindTeam {
+		add(p.id)
+	}
+	add(p.facts.Case)
+	add(p.facts.Team)
+	for _, c := range explicit {
+		add(c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// mayWrite checks that the actor's role may write records of kind.
+func mayWrite(actor *custody.User, kind string) error {
+	if !actor.Role.CanWriteKind(kind) {
+		return custody.Errorf(custody.EFORBIDDEN, "role %s may not write %s records", actor.Role, kind)
 	}
 	return nil
 }
@@ -131,6 +198,10 @@ func (s *Service) CreateRecords(ctx context.Context, actor *custody.User, in []c
 	if !actor.Role.CanWrite() {
 		return nil, custody.Errorf(custody.EFORBIDDEN, "role %s may not create records", actor.Role)
 	}
+	v, err := s.view(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
 	if len(in) == 0 {
 		return nil, custody.Errorf(custody.EINVALID, "no records to create")
 	}
@@ -139,10 +210,19 @@ func (s *Service) CreateRecords(ctx context.Context, actor *custody.User, in []c
 	}
 	ps := make([]*prepared, len(in))
 	batch := make(map[string]string, len(in))
+	comps := make([][]string, len(in))
 	for i, x := range in {
+		if err := mayWrite(actor, x.Kind); err != nil && custody.IsRecordKind(x.Kind) {
+			return nil, batchErr(i, len(in), err)
+		}
 		p, err := s.prepare(x)
 		if err != nil {
 			return nil, batchErr(i, len(in), err)
+		}
+		if x.Kind != custody.KindLocality {
+			if comps[i], err = s.checkCompartments(ctx, v, x.Compartments); err != nil {
+				return nil, batchErr(i, len(in), err)
+			}
 		}
 		switch {
 		case x.Kind == custody.KindLocality:
@@ -163,12 +243,12 @@ func (s *Service) CreateRecords(ctx context.Context, actor *custody.User, in []c
 	}
 	pend := make([]sqlstore.Pending, len(in))
 	for i, p := range ps {
-		if err := s.checkRefs(ctx, p, batch); err != nil {
+		if err := s.checkRefs(ctx, v, p, batch); err != nil {
 			return nil, batchErr(i, len(in), err)
 		}
 		var err error
 		pend[i], err = s.pending(custody.EntryRecordCreate, actor, p.id, in[i].DeviceTime,
-			custody.RecordChange{Nonce: s.nonce(), Kind: p.kind, ID: p.id, Version: 1, Data: p.data, Reason: in[i].Reason})
+			custody.RecordChange{Nonce: s.nonce(), Kind: p.kind, ID: p.id, Version: 1, Data: p.data, Reason: in[i].Reason, Compartments: comps[i]})
 		if err != nil {
 			return nil, err
 		}
@@ -180,6 +260,7 @@ func (s *Service) CreateRecords(ctx context.Context, actor *custody.User, in []c
 	recs := make([]*custody.Record, len(ps))
 	for i, p := range ps {
 		recs[i] = recordFrom(p, out[i], 1, nil)
+		recs[i].Compartments = impliedCompartments(p, comps[i])
 	}
 	return recs, nil
 }
@@ -189,9 +270,34 @@ func (s *Service) UpdateRecord(ctx context.Context, actor *custody.User, in cust
 	if !actor.Role.CanWrite() {
 		return nil, custody.Errorf(custody.EFORBIDDEN, "role %s may not change records", actor.Role)
 	}
+	v, err := s.view(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.visible(ctx, v, "record", in.ID); err != nil {
+		return nil, err
+	}
 	cur, err := s.cfg.DB.Record(ctx, in.ID)
 	if err != nil {
 		return nil, err
+	}
+	if err := mayWrite(actor, cur.Kind); err != nil {
+		return nil, err
+	}
+	var comps []string
+	switch {
+	case cur.Kind == custody.KindLocality:
+	case in.Compartments == nil:
+		if comps, err = s.cfg.DB.ExplicitCompartments(ctx, cur.ID, cur.Kind); err != nil {
+			return nil, err
+		}
+	default:
+		if len(in.Compartments) == 0 {
+			return nil, custody.Errorf(custody.EINVALID, "compartments: give one or more, or leave them out to keep the current ones")
+		}
+		if comps, err = s.checkCompartments(ctx, v, in.Compartments); err != nil {
+			return nil, err
+		}
 	}
 	if in.Kind == "" {
 		in.Kind = cur.Kind
@@ -210,11 +316,11 @@ func (s *Service) UpdateRecord(ctx context.Context, actor *custody.User, in cust
 	if cur.Kind == custody.KindLocality && p.facts.Locality != cur.ID {
 		return nil, custody.Errorf(custody.EINVALID, "a locality's code cannot change")
 	}
-	if err := s.checkRefs(ctx, p, map[string]string{cur.ID: cur.Kind}); err != nil {
+	if err := s.checkRefs(ctx, v, p, map[string]string{cur.ID: cur.Kind}); err != nil {
 		return nil, err
 	}
 	pend, err := s.pending(custody.EntryRecordUpdate, actor, cur.ID, in.DeviceTime,
-		custody.RecordChange{Nonce: s.nonce(), Kind: cur.Kind, ID: cur.ID, Version: cur.Version + 1, Data: p.data, Reason: in.Reason})
+		custody.RecordChange{Nonce: s.nonce(), Kind: cur.Kind, ID: cur.ID, Version: cur.Version + 1, Data: p.data, Reason: in.Reason, Compartments: comps})
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +328,11 @@ func (s *Service) UpdateRecord(ctx context.Context, actor *custody.User, in cust
 	if err != nil {
 		return nil, err
 	}
-	return recordFrom(p, out[0], cur.Version+1, cur), nil
+	r := recordFrom(p, out[0], cur.Version+1, cur)
+	if r.Compartments, err = s.cfg.DB.Compartments(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func checkBase(cur *custody.Record, base int) error {
@@ -251,8 +361,14 @@ func (s *Service) WithdrawRecord(ctx context.Context, actor *custody.User, id st
 	if err := checkText("reason", reason, maxLongField); err != nil {
 		return nil, err
 	}
+	if err := s.CanSee(ctx, actor, "record", id); err != nil {
+		return nil, err
+	}
 	cur, err := s.cfg.DB.Record(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := mayWrite(actor, cur.Kind); err != nil {
 		return nil, err
 	}
 	if err := checkBase(cur, base); err != nil {
@@ -273,27 +389,137 @@ func (s *Service) WithdrawRecord(ctx context.Context, actor *custody.User, id st
 	return &r, nil
 }
 
-// Record implements custody.RecordService.
-func (s *Service) Record(ctx context.Context, id string) (*custody.Record, error) {
-	return s.cfg.DB.Record(ctx, id)
+// Record implements custody.RecordService: a record the actor may see
+// (ENOTFOUND otherwise), protected identities withheld; reading personal
+// data is logged.
+func (s *Service) Record(ctx context.Context, actor *custody.User, id string) (*custody.Record, error) {
+	v, err := s.view(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.visible(ctx, v, "record", id); err != nil {
+		return nil, err
+	}
+	r, err := s.cfg.DB.Record(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Compartments, err = s.cfg.DB.Compartments(ctx, id); err != nil {
+		return nil, err
+	}
+	red, err := s.redactor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := redactRecord(red, r); err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, v, "view", map[string]string{r.ID: r.Kind}); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
-// RecordHistory implements custody.RecordService.
-func (s *Service) RecordHistory(ctx context.Context, id string) ([]*custody.RecordVersion, error) {
-	return s.cfg.DB.RecordHistory(ctx, id)
+// RecordHistory implements custody.RecordService, with the same rules as
+// Record.
+func (s *Service) RecordHistory(ctx context.Context, actor *custody.User, id string) ([]*custody.RecordVersion, error) {
+	v, err := s.view(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.visible(ctx, v, "record", id); err != nil {
+		return nil, err
+	}
+	hist, err := s.cfg.DB.RecordHistory(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	red, err := s.redactor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kind := ""
+	if len(hist) > 0 {
+		r, err := s.cfg.DB.Record(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		kind = r.Kind
+	}
+	for _, h := range hist {
+		if len(h.Data) == 0 || red.Empty() {
+			continue
+		}
+		r := &custody.Record{ID: id, Kind: kind, Data: h.Data}
+		if err := redactRecord(red, r); err != nil {
+			return nil, err
+		}
+		h.Data = r.Data
+	}
+	if err := s.audit(ctx, v, "history", map[string]string{id: kind}); err != nil {
+		return nil, err
+	}
+	return hist, nil
 }
 
-// Records implements custody.RecordService.
-func (s *Service) Records(ctx context.Context, f custody.RecordFilter) (*custody.RecordPage, error) {
-	return s.cfg.DB.ListRecords(ctx, f)
+// Records implements custody.RecordService: the records the actor may see,
+// protected identities withheld; a page with personal data is logged.
+func (s *Service) Records(ctx context.Context, actor *custody.User, f custody.RecordFilter) (*custody.RecordPage, error) {
+	v, err := s.view(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.cfg.DB.ListRecords(ctx, f, v.scope)
+	if err != nil {
+		return nil, err
+	}
+	red, err := s.redactor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kinds := make(map[string]string, len(page.Records))
+	for _, r := range page.Records {
+		if err := redactRecord(red, r); err != nil {
+			return nil, err
+		}
+		kinds[r.ID] = r.Kind
+	}
+	if err := s.audit(ctx, v, "list", kinds); err != nil {
+		return nil, err
+	}
+	return page, nil
 }
 
 func asError(err error, target **custody.Error) bool { return errors.As(err, target) }
 
 // LinkedFrom returns the records that refer to id (a record, an item or a
 // locality code).
-func (s *Service) LinkedFrom(ctx context.Context, id string) ([]custody.Backlink, error) {
-	return s.cfg.DB.LinkedFrom(ctx, id, 0)
+func (s *Service) LinkedFrom(ctx context.Context, actor *custody.User, id string) ([]custody.Backlink, error) {
+	v, err := s.view(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	links, err := s.cfg.DB.LinkedFrom(ctx, id, 0, v.scope)
+	if err != nil {
+		return nil, err
+	}
+	red, err := s.redactor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kinds := make(map[string]string, len(links))
+	for i := range links {
+		if ps, ok := red.ByPerson[links[i].From]; ok {
+			links[i].Title = ps
+		} else {
+			links[i].Title, _ = red.Text(links[i].Title)
+		}
+		kinds[links[i].From] = links[i].Kind
+	}
+	if err := s.audit(ctx, v, "list", kinds); err != nil {
+		return nil, err
+	}
+	return links, nil
 }
 
 // checkQualification holds the Rome Statute provisions and article 438 of

@@ -344,7 +344,7 @@ func (ds *benchData) queries(b testing.TB, e *env) []benchQuery {
 	svc := e.svc
 	list := func(f func(i int) custody.RecordFilter) func(context.Context, int) (int, error) {
 		return func(ctx context.Context, i int) (int, error) {
-			p, err := svc.Records(ctx, f(i))
+			p, err := svc.Records(ctx, custody.SystemActor, f(i))
 			if err != nil {
 				return 0, err
 			}
@@ -353,7 +353,7 @@ func (ds *benchData) queries(b testing.TB, e *env) []benchQuery {
 	}
 	search := func(f func(i int) custody.SearchQuery) func(context.Context, int) (int, error) {
 		return func(ctx context.Context, i int) (int, error) {
-			hits, err := svc.Search(ctx, f(i))
+			hits, err := svc.Search(ctx, custody.SystemActor, f(i))
 			return len(hits), err
 		}
 	}
@@ -364,7 +364,7 @@ func (ds *benchData) queries(b testing.TB, e *env) []benchQuery {
 	deep := func(f custody.RecordFilter) string {
 		f.Limit = 1000
 		for range 100 {
-			p, err := svc.Records(ctx, f)
+			p, err := svc.Records(ctx, custody.SystemActor, f)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -426,14 +426,14 @@ func (ds *benchData) queries(b testing.TB, e *env) []benchQuery {
 			return custody.SearchQuery{Q: []string{"Коваленк", "Шевченк", "артилер", "вогнепальн"}[i%4]}
 		})},
 		{"stats/all", func(ctx context.Context, i int) (int, error) {
-			st, err := svc.Stats(ctx, "")
+			st, err := svc.Stats(ctx, custody.SystemActor, "")
 			if err != nil {
 				return 0, err
 			}
 			return st.Bodies, nil
 		}},
 		{"stats/locality", func(ctx context.Context, i int) (int, error) {
-			st, err := svc.Stats(ctx, top[i%len(top)])
+			st, err := svc.Stats(ctx, custody.SystemActor, top[i%len(top)])
 			if err != nil {
 				return 0, err
 			}

@@ -36,7 +36,7 @@ func (e *env) create(actor *custody.User, kind string, data any) *custody.Record
 // returns them by kind.
 func (e *env) investigation() map[string]*custody.Record {
 	e.t.Helper()
-	inv := e.user("inv-"+fmt.Sprint(e.logSize()), custody.RoleInvestigator)
+	inv := e.user("inv-"+fmt.Sprint(e.logSize()), custody.RoleProsecutor)
 	photo := e.intake(inv, "grave-17.jpg", "photo of grave 17")
 	out := map[string]*custody.Record{}
 	out["locality"] = e.create(inv, custody.KindLocality, custody.LocalityInfo{Code: izium, OccupiedOn: "2022-04-01", LiberatedOn: "2022-09-10",
@@ -70,9 +70,10 @@ func TestRecordsLifecycle(t *testing.T) {
 		e := newService(t, dialect)
 		recs := e.investigation()
 		inv := e.user("editor", custody.RoleForensic)
+		e.grant(inv, recs["team"].ID, recs["case"].ID)
 
 		site := recs["site"]
-		got, err := e.svc.Record(ctx, site.ID)
+		got, err := e.svc.Record(ctx, custody.SystemActor, site.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +95,7 @@ func TestRecordsLifecycle(t *testing.T) {
 		if upd.Version != 2 || upd.CreatedAt != site.CreatedAt || upd.UpdatedBy != inv.ID {
 			t.Errorf("updated = %+v", upd)
 		}
-		if got, _ := e.svc.Record(ctx, site.ID); !cmp.Equal(upd, got) {
+		if got, _ := e.svc.Record(ctx, custody.SystemActor, site.ID); !cmp.Equal(upd, got) {
 			t.Errorf("Record after update differs:\n%s", cmp.Diff(upd, got))
 		}
 		// A stale base is a conflict, and changes nothing.
@@ -116,16 +117,16 @@ func TestRecordsLifecycle(t *testing.T) {
 		}
 		_, err = e.svc.UpdateRecord(ctx, inv, custody.RecordInput{ID: w.ID, Base: 2, Data: recs["task"].Data})
 		wantCode(t, err, custody.ECONFLICT)
-		page, err := e.svc.Records(ctx, custody.RecordFilter{Kind: custody.KindTask})
+		page, err := e.svc.Records(ctx, custody.SystemActor, custody.RecordFilter{Kind: custody.KindTask})
 		if err != nil || len(page.Records) != 0 {
 			t.Errorf("tasks listed after withdrawal: %v %v", page, err)
 		}
-		page, _ = e.svc.Records(ctx, custody.RecordFilter{Kind: custody.KindTask, IncludeWithdrawn: true})
+		page, _ = e.svc.Records(ctx, custody.SystemActor, custody.RecordFilter{Kind: custody.KindTask, IncludeWithdrawn: true})
 		if len(page.Records) != 1 {
 			t.Errorf("withdrawn task not listed with include_withdrawn")
 		}
 
-		hist, err := e.svc.RecordHistory(ctx, site.ID)
+		hist, err := e.svc.RecordHistory(ctx, custody.SystemActor, site.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +134,7 @@ func TestRecordsLifecycle(t *testing.T) {
 			hist[1].Actor != inv.ID || hist[1].LogIndex != upd.LogIndex {
 			t.Errorf("history = %+v", hist)
 		}
-		hist, _ = e.svc.RecordHistory(ctx, w.ID)
+		hist, _ = e.svc.RecordHistory(ctx, custody.SystemActor, w.ID)
 		if len(hist) != 2 || hist[1].Change != "withdraw" || hist[1].Data != nil {
 			t.Errorf("withdraw history = %+v", hist)
 		}
@@ -151,7 +152,7 @@ func TestRecordsLifecycle(t *testing.T) {
 			{custody.RecordFilter{Kind: custody.KindPerson}, 2},
 			{custody.RecordFilter{Kind: custody.KindSite, Status: "completed"}, 1},
 		} {
-			page, err := e.svc.Records(ctx, c.f)
+			page, err := e.svc.Records(ctx, custody.SystemActor, c.f)
 			if err != nil {
 				t.Fatalf("%+v: %v", c.f, err)
 			}
@@ -171,7 +172,8 @@ func TestRecordsRefused(t *testing.T) {
 		e := newService(t, dialect)
 		recs := e.investigation()
 		reviewer := e.user("judge", custody.RoleReviewer)
-		inv := e.user("inv", custody.RoleInvestigator)
+		inv := e.user("inv", custody.RoleProsecutor)
+		e.grant(inv, recs["team"].ID, recs["case"].ID)
 		size := e.logSize()
 		site := func(mod func(*custody.Site)) json.RawMessage {
 			s := custody.Site{Name: "Rubble", Type: "building", Locality: izium, Status: "reported"}
@@ -236,7 +238,8 @@ func TestRecordsConcurrentUpdates(t *testing.T) {
 		e := newService(t, dialect)
 		recs := e.investigation()
 		_, _, _, _, svc2 := e.openHandle() // a second process on the same store
-		inv := e.user("inv", custody.RoleInvestigator)
+		inv := e.user("inv", custody.RoleProsecutor)
+		e.grant(inv, recs["team"].ID, recs["case"].ID)
 		var s custody.Site
 		json.Unmarshal(recs["site"].Data, &s)
 		errs := make(chan error, 2)
@@ -264,7 +267,7 @@ func TestRecordsConcurrentUpdates(t *testing.T) {
 		if ok != 1 || conflict != 1 {
 			t.Errorf("%d succeeded, %d conflicted; want 1 and 1", ok, conflict)
 		}
-		hist, _ := e.svc.RecordHistory(ctx, recs["site"].ID)
+		hist, _ := e.svc.RecordHistory(ctx, custody.SystemActor, recs["site"].ID)
 		if len(hist) != 2 {
 			t.Errorf("history has %d versions, want 2", len(hist))
 		}
@@ -277,7 +280,7 @@ func TestRecordsPagination(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
 		e := newService(t, dialect)
-		inv := e.user("inv", custody.RoleInvestigator)
+		inv := e.user("inv", custody.RoleProsecutor)
 		var in []custody.RecordInput
 		for i := range 57 {
 			typ := custody.IncidentTypes[i%len(custody.IncidentTypes)]
@@ -298,7 +301,7 @@ func TestRecordsPagination(t *testing.T) {
 				if pages > 20 {
 					t.Fatalf("sort %q: pagination does not end", sort)
 				}
-				page, err := e.svc.Records(ctx, custody.RecordFilter{Kind: "incident", Sort: sort, After: after, Limit: 10})
+				page, err := e.svc.Records(ctx, custody.SystemActor, custody.RecordFilter{Kind: "incident", Sort: sort, After: after, Limit: 10})
 				if err != nil {
 					t.Fatalf("sort %q: %v", sort, err)
 				}
@@ -321,7 +324,7 @@ func TestRecordsPagination(t *testing.T) {
 				t.Errorf("sort %q: %d records, want 57", sort, len(all))
 			}
 			// One page of all gives the same order.
-			page, _ := e.svc.Records(ctx, custody.RecordFilter{Kind: "incident", Sort: sort, Limit: 1000})
+			page, _ := e.svc.Records(ctx, custody.SystemActor, custody.RecordFilter{Kind: "incident", Sort: sort, Limit: 1000})
 			var one []string
 			for _, r := range page.Records {
 				one = append(one, r.ID)
@@ -331,7 +334,7 @@ func TestRecordsPagination(t *testing.T) {
 			}
 		}
 		for _, bad := range []custody.RecordFilter{{Sort: "colour"}, {After: "not-a-cursor"}, {Limit: 5000}, {Kind: "graves"}} {
-			_, err := e.svc.Records(ctx, bad)
+			_, err := e.svc.Records(ctx, custody.SystemActor, bad)
 			wantCode(t, err, custody.EINVALID)
 		}
 	})
@@ -344,7 +347,8 @@ func TestRecordsRebuild(t *testing.T) {
 		ctx := context.Background()
 		e := newService(t, dialect)
 		recs := e.investigation()
-		inv := e.user("inv", custody.RoleInvestigator)
+		inv := e.user("inv", custody.RoleProsecutor)
+		e.grant(inv, recs["team"].ID, recs["case"].ID)
 		if _, err := e.svc.WithdrawRecord(ctx, inv, recs["task"].ID, 1, "wrong team"); err != nil {
 			t.Fatal(err)
 		}
@@ -361,7 +365,7 @@ func TestRecordsRebuild(t *testing.T) {
 			t.Errorf("rebuilt index differs:\n%s", diff)
 		}
 		for _, db := range []*sqlstore.DB{e.db, into} {
-			page, err := db.ListRecords(ctx, custody.RecordFilter{Sort: "title", Limit: 100, IncludeWithdrawn: true})
+			page, err := db.ListRecords(ctx, custody.RecordFilter{Sort: "title", Limit: 100, IncludeWithdrawn: true}, nil)
 			if err != nil || len(page.Records) != 10 {
 				t.Fatalf("list: %v, %v", page, err)
 			}
@@ -380,7 +384,7 @@ func TestRecordsLinkedFrom(t *testing.T) {
 		ctx := context.Background()
 		e := newService(t, dialect)
 		recs := e.investigation()
-		back, err := e.svc.LinkedFrom(ctx, recs["site"].ID)
+		back, err := e.svc.LinkedFrom(ctx, custody.SystemActor, recs["site"].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,15 +396,16 @@ func TestRecordsLinkedFrom(t *testing.T) {
 		if !cmp.Equal(got, want) {
 			t.Errorf("linked from the site: %q, want %q", got, want)
 		}
-		back, _ = e.svc.LinkedFrom(ctx, izium)
+		back, _ = e.svc.LinkedFrom(ctx, custody.SystemActor, izium)
 		if len(back) != 3 { // the team's localities[0], the site's and the incident's locality
 			t.Errorf("linked from Izium: %+v", back)
 		}
-		inv := e.user("inv", custody.RoleInvestigator)
+		inv := e.user("inv", custody.RoleProsecutor)
+		e.grant(inv, recs["team"].ID, recs["case"].ID)
 		if _, err := e.svc.WithdrawRecord(ctx, inv, recs["task"].ID, 1, "duplicate"); err != nil {
 			t.Fatal(err)
 		}
-		back, _ = e.svc.LinkedFrom(ctx, recs["site"].ID)
+		back, _ = e.svc.LinkedFrom(ctx, custody.SystemActor, recs["site"].ID)
 		if len(back) != 1 || back[0].Kind != "remains" {
 			t.Errorf("after withdrawing the task: %+v", back)
 		}

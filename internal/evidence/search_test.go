@@ -184,7 +184,7 @@ func TestSearch(t *testing.T) {
 			results[dialect] = got
 			ctx := context.Background()
 			for _, c := range searchCases {
-				hits, err := f.e.svc.Search(ctx, c.q)
+				hits, err := f.e.svc.Search(ctx, custody.SystemActor, c.q)
 				if err != nil {
 					t.Errorf("%s: Search(%+v): %v", c.name, c.q, err)
 					continue
@@ -209,19 +209,19 @@ func TestSearch(t *testing.T) {
 			}
 
 			// Ranking: the record naming the words in its title comes first.
-			hits, err := f.e.svc.Search(ctx, custody.SearchQuery{Q: "Police station basement"})
+			hits, err := f.e.svc.Search(ctx, custody.SystemActor, custody.SearchQuery{Q: "Police station basement"})
 			if err != nil || len(hits) != 2 || f.label[hits[0].ID] != "site-police" {
 				t.Errorf("Police station basement: %v %v, want site-police first of two", f.labels(hits, true), err)
 			}
 			// Snippets mark the words and keep the document's own guillemets apart.
-			hits, err = f.e.svc.Search(ctx, custody.SearchQuery{Q: "братська могила"})
+			hits, err = f.e.svc.Search(ctx, custody.SystemActor, custody.SearchQuery{Q: "братська могила"})
 			if err != nil || len(hits) != 1 {
 				t.Fatalf("братська могила: %v %v", hits, err)
 			}
 			if s := hits[0].Snippet; !strings.Contains(s, "“«братська» «могила»” військових") {
 				t.Errorf("snippet %q: want “«братська» «могила»” військових", s)
 			}
-			hits, err = f.e.svc.Search(ctx, custody.SearchQuery{Q: "вулиці Першотравневій"})
+			hits, err = f.e.svc.Search(ctx, custody.SystemActor, custody.SearchQuery{Q: "вулиці Першотравневій"})
 			if err != nil || len(hits) != 1 || !strings.Contains(hits[0].Snippet, "«вулиці» «Першотравневій»") {
 				t.Errorf("snippet: %+v %v", hits, err)
 			}
@@ -230,11 +230,11 @@ func TestSearch(t *testing.T) {
 				{Q: ""}, {Q: "   "}, {Q: "*"}, {Q: `""`}, {Q: strings.Repeat("x", 10<<10)},
 				{Q: "Ізюм", Kind: "grave"}, {Q: "Ізюм", Limit: 201},
 			} {
-				_, err := f.e.svc.Search(ctx, c)
+				_, err := f.e.svc.Search(ctx, custody.SystemActor, c)
 				wantCode(t, err, custody.EINVALID)
 			}
 			for _, q := range hostileQueries {
-				hits, err := f.e.svc.Search(ctx, custody.SearchQuery{Q: q})
+				hits, err := f.e.svc.Search(ctx, custody.SystemActor, custody.SearchQuery{Q: q})
 				if code := custody.ErrorCode(err); err != nil && code != custody.EINVALID {
 					t.Errorf("Search(%.40q): %v (%s), want results or EINVALID", q, err, code)
 				}
@@ -312,7 +312,7 @@ func TestStats(t *testing.T) {
 			ctx := context.Background()
 			results[dialect] = map[string]*custody.Stats{}
 			for code, w := range want {
-				st, err := f.e.svc.Stats(ctx, code)
+				st, err := f.e.svc.Stats(ctx, custody.SystemActor, code)
 				if err != nil {
 					t.Fatalf("Stats(%q): %v", code, err)
 				}
@@ -321,12 +321,12 @@ func TestStats(t *testing.T) {
 					t.Errorf("Stats(%q) (-want +got):\n%s", code, diff)
 				}
 			}
-			_, err := f.e.svc.Stats(ctx, "UA00000000000000000")
+			_, err := f.e.svc.Stats(ctx, custody.SystemActor, "UA00000000000000000")
 			wantCode(t, err, custody.ENOTFOUND)
 
 			// A correction changes the figures: remains-3 identified by
 			// dental records, its torture regraded consistent.
-			r3, err := f.e.svc.Record(ctx, f.ids["remains-3"])
+			r3, err := f.e.svc.Record(ctx, custody.SystemActor, f.ids["remains-3"])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -340,7 +340,7 @@ func TestStats(t *testing.T) {
 			if _, err := f.e.svc.UpdateRecord(ctx, f.e.admin, custody.RecordInput{ID: r3.ID, Data: raw, Base: 1}); err != nil {
 				t.Fatal(err)
 			}
-			st, err := f.e.svc.Stats(ctx, "")
+			st, err := f.e.svc.Stats(ctx, custody.SystemActor, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -366,7 +366,7 @@ func TestSearchAndStatsAfterReplay(t *testing.T) {
 		snapshot := func() string {
 			var b strings.Builder
 			for _, c := range searchCases {
-				hits, err := f.e.svc.Search(ctx, c.q)
+				hits, err := f.e.svc.Search(ctx, custody.SystemActor, c.q)
 				if err != nil {
 					t.Fatalf("%s: %v", c.name, err)
 				}
@@ -375,7 +375,7 @@ func TestSearchAndStatsAfterReplay(t *testing.T) {
 				}
 			}
 			for _, code := range []string{"", fxIzium, fxBalakliia} {
-				st, err := f.e.svc.Stats(ctx, code)
+				st, err := f.e.svc.Stats(ctx, custody.SystemActor, code)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -404,7 +404,7 @@ func FuzzSearch(f *testing.F) {
 	}
 	fx := newSearchFixture(f, "sqlite")
 	f.Fuzz(func(t *testing.T, q string) {
-		_, err := fx.e.svc.Search(context.Background(), custody.SearchQuery{Q: q})
+		_, err := fx.e.svc.Search(context.Background(), custody.SystemActor, custody.SearchQuery{Q: q})
 		if err != nil && custody.ErrorCode(err) != custody.EINVALID {
 			t.Fatalf("Search(%q): %v", q, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/custody-dev/custody"
 	"golang.org/x/crypto/argon2"
@@ -95,8 +96,10 @@ func (s *Service) CreateUser(ctx context.Context, actor *custody.User, name stri
 	if _, err := custody.ParseRole(string(role)); err != nil {
 		return nil, "", err
 	}
-	if password != "" && len(password) < 12 {
-		return nil, "", custody.Errorf(custody.EINVALID, "a password has at least 12 characters")
+	if password != "" {
+		if err := checkPassword(password); err != nil {
+			return nil, "", err
+		}
 	}
 	token := s.newToken()
 	u := custody.UserAdded{Nonce: s.nonce(), ID: s.newID(), Name: name, Role: role, TokenHash: hashToken(token)}
@@ -134,10 +137,64 @@ func (s *Service) NewToken(ctx context.Context, actor *custody.User, name string
 	return token, nil
 }
 
-// Authenticate returns the owner of an API token. Errors: EUNAUTHORIZED.
+// Authenticate returns the owner of an API token: the user's own token
+// (user.add, user.token), or a scoped one (token.add, tokens.go), in which
+// case the user returned has the token's role. Errors: EUNAUTHORIZED
+// (unknown, revoked or expired).
 func (s *Service) Authenticate(ctx context.Context, token string) (*custody.User, error) {
 	if !strings.HasPrefix(token, TokenPrefix) || len(token) > 128 {
 		return nil, custody.Errorf(custody.EUNAUTHORIZED, "invalid or revoked token")
 	}
-	return s.cfg.DB.UserByTokenHash(ctx, hashToken(token))
+	h := hashToken(token)
+	u, err := s.cfg.DB.UserByTokenHash(ctx, h)
+	if custody.ErrorCode(err) == custody.EUNAUTHORIZED {
+		return s.authenticateScoped(ctx, h)
+	}
+	return u, err
+}
+
+// SetPassword sets or resets the sign-in password of an existing user (a
+// user.password entry), signs the user out everywhere and lifts any
+// lock-out of the name. The actor must be an administrator.
+// Errors: EFORBIDDEN, EINVALID, ENOTFOUND.
+func (s *Service) SetPassword(ctx context.Context, actor *custody.User, name, password string) error {
+	if actor.Role != custody.RoleAdmin {
+		return custody.Errorf(custody.EFORBIDDEN, "only an admin may set passwords")
+	}
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	u, err := s.cfg.DB.UserByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	p, err := s.pending(custody.EntryUserPassword, actor, u.ID, "", custody.UserPassword{Nonce: s.nonce(), ID: u.ID,
+		PasswordHash: s.HashPassword(password)})
+	if err != nil {
+		return err
+	}
+	if _, err := s.cfg.DB.Append(ctx, p); err != nil {
+		return err
+	}
+	n, err := s.cfg.DB.DeleteUserSessionsCount(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("password set, but the user's sessions could not be ended: %w", err)
+	}
+	if _, err := s.cfg.DB.DeleteSignInAccount(ctx, u.Name); err != nil {
+		return fmt.Errorf("password set, but the lock-out could not be lifted: %w", err)
+	}
+	s.cfg.Logger.Info("password set", "user", u.Name, "by", actor.Name, "sessions_ended", n)
+	return nil
+}
+
+// checkPassword checks a new password's length: 12 to 1024 bytes, at
+// least 12 characters.
+func checkPassword(password string) error {
+	if utf8.RuneCountInString(password) < 12 {
+		return custody.Errorf(custody.EINVALID, "a password has at least 12 characters")
+	}
+	if len(password) > 1024 {
+		return custody.Errorf(custody.EINVALID, "a password has at most 1024 bytes")
+	}
+	return nil
 }

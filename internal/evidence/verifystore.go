@@ -237,7 +237,7 @@ func (s *Service) verifyBlobs(ctx context.Context, r *Report, workers int, progr
 	var total int64
 	after := ""
 	for {
-		items, err := s.cfg.DB.Items(ctx, custody.ItemFilter{After: after, Limit: 1000})
+		items, err := s.cfg.DB.Items(ctx, custody.ItemFilter{After: after, Limit: 1000}, nil)
 		if err != nil {
 			return err
 		}

@@ -93,6 +93,9 @@ func Export(ctx context.Context, svc *evidence.Service, opts Options) (*Result, 
 	if opts.Actor == nil {
 		return nil, custody.Errorf(custody.EINVALID, "an export needs the user who makes it")
 	}
+	if !opts.Actor.Role.Can(custody.PermExport) {
+		return nil, custody.Errorf(custody.EFORBIDDEN, "role %s may not export court bundles", opts.Actor.Role)
+	}
 	if opts.Out == "" {
 		return nil, custody.Errorf(custody.EINVALID, "name the bundle's path with --out (a new directory, or a file ending in .zip)")
 	}
@@ -111,7 +114,7 @@ func Export(ctx context.Context, svc *evidence.Service, opts Options) (*Result, 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	items, caseID, err := selectItems(ctx, svc, opts.Case, opts.Items)
+	items, caseID, err := selectItems(ctx, svc, opts.Actor, opts.Case, opts.Items)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +132,7 @@ func Export(ctx context.Context, svc *evidence.Service, opts Options) (*Result, 
 	// export's access entries name them.
 	reasons := make([]string, len(items))
 	for i, it := range items {
-		evs, err := svc.History(ctx, it.ID)
+		evs, err := svc.History(ctx, opts.Actor, it.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +163,7 @@ func Export(ctx context.Context, svc *evidence.Service, opts Options) (*Result, 
 	perItem := make([][]uint64, len(items))
 	all := []uint64{0} // store.init binds the store ID, origin and key
 	for i, it := range items {
-		evs, err := svc.History(ctx, it.ID)
+		evs, err := svc.History(ctx, opts.Actor, it.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +192,7 @@ func Export(ctx context.Context, svc *evidence.Service, opts Options) (*Result, 
 
 // selectItems returns the items to export in intake (log) order, and the
 // case the bundle is labelled with.
-func selectItems(ctx context.Context, svc *evidence.Service, caseID string, ids []string) ([]*custody.Item, string, error) {
+func selectItems(ctx context.Context, svc *evidence.Service, actor *custody.User, caseID string, ids []string) ([]*custody.Item, string, error) {
 	var items []*custody.Item
 	seen := map[string]bool{}
 	if len(ids) > 0 {
@@ -199,7 +202,7 @@ func selectItems(ctx context.Context, svc *evidence.Service, caseID string, ids 
 				continue
 			}
 			seen[id] = true
-			it, err := svc.Item(ctx, id)
+			it, err := svc.Item(ctx, actor, id)
 			if err != nil {
 				return nil, "", err
 			}
@@ -211,7 +214,7 @@ func selectItems(ctx context.Context, svc *evidence.Service, caseID string, ids 
 	} else if caseID != "" {
 		after := ""
 		for {
-			page, err := svc.Items(ctx, custody.ItemFilter{Case: caseID, After: after, Limit: 1000})
+			page, err := svc.Items(ctx, actor, custody.ItemFilter{Case: caseID, After: after, Limit: 1000})
 			if err != nil {
 				return nil, "", err
 			}
@@ -271,7 +274,7 @@ func loadTestimonies(ctx context.Context, svc *evidence.Service, prot *protector
 		} else if t.Witness != "" {
 			name, ok := names[t.Witness]
 			if !ok {
-				if p, err := svc.Record(ctx, t.Witness); err == nil {
+				if p, err := svc.DB().Record(ctx, t.Witness); err == nil {
 					var person custody.Person
 					if json.Unmarshal(p.Data, &person) == nil {
 						name = person.Name

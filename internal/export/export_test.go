@@ -123,7 +123,7 @@ func TestExportAndVerify(t *testing.T) {
 	if after != before+3 {
 		t.Errorf("log grew by %d entries, want 3", after-before)
 	}
-	hist, err := f.svc.History(ctx, f.photo.ID)
+	hist, err := f.svc.History(ctx, custody.SystemActor, f.photo.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestWitnessProtection(t *testing.T) {
 		t.Errorf("second export's pseudonyms %+v, want %s", red2.Pseudonyms, ps)
 	}
 	// The export's access entry lists the withheld entries.
-	hist, _ := f.svc.History(context.Background(), rec.ID)
+	hist, _ := f.svc.History(context.Background(), custody.SystemActor, rec.ID)
 	reason := hist[len(hist)-1].Reason
 	if !strings.Contains(reason, "payloads withheld for witness protection: #") || !strings.Contains(reason, "holder at export: Custody of "+ps) {
 		t.Errorf("export reason %q", reason)

@@ -89,7 +89,7 @@ func loadProtector(ctx context.Context, svc *evidence.Service) (*protector, erro
 // pseudonymOf derives the pseudonym of a person record from the nonce of
 // its first version.
 func pseudonymOf(ctx context.Context, svc *evidence.Service, id string) (string, error) {
-	hist, err := svc.RecordHistory(ctx, id)
+	hist, err := svc.DB().RecordHistory(ctx, id)
 	if err != nil {
 		return "", err
 	}
@@ -126,7 +126,7 @@ func pseudonymOf(ctx context.Context, svc *evidence.Service, id string) (string,
 func eachRecord(ctx context.Context, svc *evidence.Service, f custody.RecordFilter, fn func(*custody.Record) error) error {
 	f.Limit = 1000
 	for {
-		page, err := svc.Records(ctx, f)
+		page, err := svc.DB().ListRecords(ctx, f, nil)
 		if err != nil {
 			return err
 		}

@@ -21,11 +21,13 @@ type execer interface {
 // row by row, in the order Replay clears them (children first). The
 // full-text tables, which differ by dialect, are cleared too but not
 // compared: they are derived from records rows, which are.
-var IndexTables = []string{"record_links", "team_localities", "record_versions", "records", "custody_events", "items", "users"}
+var IndexTables = []string{"record_links", "team_localities", "record_versions", "records", "custody_events", "items", "users",
+	"compartments", "grants", "person_identity", "access_log", "api_tokens"}
 
 // keyColumns is the number of leading columns that identify a row of each
 // index table (its primary key), for DumpIndex.
-var keyColumns = map[string]int{"record_links": 3, "team_localities": 2, "record_versions": 2}
+var keyColumns = map[string]int{"record_links": 3, "team_localities": 2, "record_versions": 2,
+	"compartments": 3, "grants": 3, "access_log": 2}
 
 func (db *DB) textTable() string {
 	if db.dialect == Postgres {
@@ -73,6 +75,8 @@ func (db *DB) apply(ctx context.Context, tx *applier, idx uint64, e custody.Entr
 			return fmt.Errorf("insert user: %w", err)
 		}
 		return nil
+	case custody.EntryUserTOTP, custody.EntryUserPassword, custody.EntryTokenAdd, custody.EntryTokenRevoke:
+		return db.applySignIn(ctx, tx, idx, e, payload) // tokens.go
 	case custody.EntryUserToken:
 		var p custody.UserAdded
 		if err := decodePayload(payload, &p); err != nil {
@@ -108,6 +112,9 @@ func (db *DB) apply(ctx context.Context, tx *applier, idx uint64, e custody.Entr
 		if err != nil {
 			return fmt.Errorf("insert item: %w", err)
 		}
+		if err := db.setItemCompartments(ctx, tx, it); err != nil {
+			return err
+		}
 		return db.insertEvent(ctx, tx, custody.Event{ID: e.ID, Item: it.ID, Type: "intake", To: holder,
 			Seal: it.Seal, Location: it.Location, Actor: e.Actor, Time: e.Time, LogIndex: idx})
 	case custody.EntryHandover:
@@ -133,6 +140,12 @@ func (db *DB) apply(ctx context.Context, tx *applier, idx uint64, e custody.Entr
 			Reason: p.Reason, Seal: p.Seal, Location: p.Location, Actor: e.Actor, Time: e.Time, LogIndex: idx})
 	case custody.EntryRecordCreate, custody.EntryRecordUpdate, custody.EntryRecordWithdraw:
 		return db.applyRecord(ctx, tx, idx, e, payload)
+	case custody.EntryGrant:
+		return db.applyGrant(ctx, tx, idx, payload)
+	case custody.EntryClearance:
+		return db.applyClearance(ctx, tx, idx, payload)
+	case custody.EntryRead, custody.EntryReveal:
+		return db.applyRead(ctx, tx, idx, e, payload)
 	case custody.EntryAccess:
 		var p custody.Access
 		if err := decodePayload(payload, &p); err != nil {

@@ -51,9 +51,13 @@ func (db *DB) Item(ctx context.Context, id string) (*custody.Item, error) {
 
 // Items lists items in ID order (IDs are UUIDv7, so this is intake order),
 // filtered and paginated by cursor.
-func (db *DB) Items(ctx context.Context, f custody.ItemFilter) ([]*custody.Item, error) {
+func (db *DB) Items(ctx context.Context, f custody.ItemFilter, scope *Scope) ([]*custody.Item, error) {
 	q := `SELECT ` + itemColumns + ` FROM items WHERE id > ?`
 	args := []any{f.After}
+	if c, a := scope.cond("items.id", ""); c != "" {
+		q += " AND " + c
+		args = append(args, a...)
+	}
 	if f.Case != "" {
 		q += ` AND case_id = ?`
 		args = append(args, f.Case)

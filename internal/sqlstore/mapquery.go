@@ -18,6 +18,8 @@ type MapFilter struct {
 	Type                           string // the kind's type field (site type, incident type)
 	From, To                       string // dates, as RecordFilter's
 	MinLat, MinLon, MaxLat, MaxLon float64
+	// Scope limits the map to what a user may see (nil: everything).
+	Scope *Scope
 }
 
 // MapCell is the count of one kind's records in one cell of a grid, with
@@ -68,6 +70,10 @@ func (f *MapFilter) where() (string, []any, error) {
 	if f.To != "" {
 		q += " AND date <= ?"
 		args = append(args, f.To+"\uffff")
+	}
+	if c, a := f.Scope.cond("records.id", "records.kind"); c != "" {
+		q += " AND " + c
+		args = append(args, a...)
 	}
 	return q, args, nil
 }

@@ -60,7 +60,7 @@ func (db *DB) applyRecord(ctx context.Context, ap *applier, idx uint64, e custod
 		if err := db.insertVersion(ctx, ap, p, change, e, idx); err != nil {
 			return err
 		}
-		return db.insertDerived(ctx, ap, p.ID, idx, f)
+		return db.projectAccess(ctx, ap, p, f, e.Actor, idx, true)
 	}
 
 	var cur struct {
@@ -118,7 +118,7 @@ func (db *DB) applyRecord(ctx context.Context, ap *applier, idx uint64, e custod
 	if err := db.insertVersion(ctx, ap, p, change, e, idx); err != nil {
 		return err
 	}
-	return db.insertDerived(ctx, ap, p.ID, cur.seq, f)
+	return db.projectAccess(ctx, ap, p, f, e.Actor, cur.seq, false)
 }
 
 func lat(f *custody.RecordFacts) any {
@@ -268,7 +268,7 @@ var sortColumns = map[string]string{"id": "id", "date": "date", "title": "title"
 // ListRecords lists records, filtered, sorted and paginated by an opaque
 // cursor (the sort key and ID of the last record of the previous page).
 // Errors: EINVALID (unknown sort, malformed cursor, unknown kind).
-func (db *DB) ListRecords(ctx context.Context, f custody.RecordFilter) (*custody.RecordPage, error) {
+func (db *DB) ListRecords(ctx context.Context, f custody.RecordFilter, scope *Scope) (*custody.RecordPage, error) {
 	if f.Kind != "" && !custody.IsRecordKind(f.Kind) {
 		return nil, custody.Errorf(custody.EINVALID, "unknown record kind %q", f.Kind)
 	}
@@ -313,6 +313,10 @@ func (db *DB) ListRecords(ctx context.Context, f custody.RecordFilter) (*custody
 	}
 	if !f.IncludeWithdrawn {
 		where = append(where, "withdrawn = 0")
+	}
+	if c, a := scope.cond("records.id", "records.kind"); c != "" {
+		where = append(where, c)
+		args = append(args, a...)
 	}
 	// Keyset pagination over (sort column, id); NULL sort values are read
 	// as empty strings so that the order is total.
@@ -428,13 +432,18 @@ func (db *DB) Missing(ctx context.Context, refs []custody.RecordRef) ([]custody.
 // LinkedFrom returns the records whose current version refers to id (a
 // record, an item or a locality code), withdrawn ones excluded, in the
 // order they were created; at most limit (default 200, at most 1000).
-func (db *DB) LinkedFrom(ctx context.Context, id string, limit int) ([]custody.Backlink, error) {
+func (db *DB) LinkedFrom(ctx context.Context, id string, limit int, scope *Scope) ([]custody.Backlink, error) {
 	if limit <= 0 {
 		limit = 200
 	}
 	limit = min(limit, 1000)
+	c, args := scope.cond("r.id", "r.kind")
+	if c != "" {
+		c = " AND " + c
+	}
 	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT r.id, r.kind, r.title, l.field FROM record_links l
-		JOIN records r ON r.id = l.src WHERE l.dst = ? AND r.withdrawn = 0 ORDER BY r.seq, l.field LIMIT `+fmt.Sprint(limit)), id)
+		JOIN records r ON r.id = l.src WHERE l.dst = ? AND r.withdrawn = 0`+c+` ORDER BY r.seq, l.field LIMIT `+fmt.Sprint(limit)),
+		append([]any{id}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("read links to %s: %w", id, err)
 	}

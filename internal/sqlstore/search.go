@@ -192,13 +192,17 @@ func tsQuery(terms []searchTerm) string {
 //
 // Errors: EINVALID (no words, query too long, unknown kind, limit over
 // MaxSearchLimit, a filter that is no code or date).
-func (db *DB) Search(ctx context.Context, q custody.SearchQuery) ([]*custody.SearchHit, error) {
-	return db.search(ctx, q, planAuto)
+//
+// A restricted scope (a user who does not see every compartment) is
+// searched with planJoin: the newest matches are walked and each is
+// checked, so that hidden records neither show nor crowd out visible ones.
+func (db *DB) Search(ctx context.Context, q custody.SearchQuery, scope *Scope) ([]*custody.SearchHit, error) {
+	return db.search(ctx, q, planAuto, scope)
 }
 
 // search is Search with the plan chosen (planAuto) or imposed (by tests:
 // every plan must give the same answer).
-func (db *DB) search(ctx context.Context, q custody.SearchQuery, plan int) ([]*custody.SearchHit, error) {
+func (db *DB) search(ctx context.Context, q custody.SearchQuery, plan int, scope *Scope) ([]*custody.SearchHit, error) {
 	terms, err := parseSearch(q.Q)
 	if err != nil {
 		return nil, err
@@ -218,8 +222,10 @@ func (db *DB) search(ctx context.Context, q custody.SearchQuery, plan int) ([]*c
 	if limit > MaxSearchLimit {
 		return nil, custody.Errorf(custody.EINVALID, "limit %d is over %d", limit, MaxSearchLimit)
 	}
-	f := searchFilter{kind: q.Kind, locality: q.Locality, from: q.From, to: q.To}
+	f := searchFilter{kind: q.Kind, locality: q.Locality, from: q.From, to: q.To, scope: scope}
 	switch {
+	case !scope.unrestricted():
+		plan = planJoin
 	case plan != planAuto:
 		if plan == planText && f.any() {
 			return nil, fmt.Errorf("search: plan text cannot filter")
@@ -288,7 +294,10 @@ const (
 )
 
 // searchFilter holds a search's filters.
-type searchFilter struct{ kind, locality, from, to string }
+type searchFilter struct {
+	kind, locality, from, to string
+	scope                    *Scope
+}
 
 func (f searchFilter) any() bool {
 	return f.kind != "" || f.locality != "" || f.from != "" || f.to != ""
@@ -349,7 +358,12 @@ func (f searchFilter) join() (string, []any) {
 		args = append(args, f.locality, f.locality)
 	}
 	d, dargs := f.dates("r.")
-	return w + d, append(args, dargs...)
+	w, args = w+d, append(args, dargs...)
+	if c, a := f.scope.cond("r.id", "r.kind"); c != "" {
+		w += " AND " + c
+		args = append(args, a...)
+	}
+	return w, args
 }
 
 // maxScoredText bounds the characters of a text that ranking and snippets

@@ -139,7 +139,7 @@ func TestSearchNewestCandidates(t *testing.T) {
 		}
 		appendRecords(t, db, "incident", data)
 		ctx := context.Background()
-		hits, err := db.Search(ctx, custody.SearchQuery{Q: "обстріл"})
+		hits, err := db.Search(ctx, custody.SearchQuery{Q: "обстріл"}, nil)
 		if err != nil || len(hits) != 20 {
 			t.Fatalf("Search: %d hits, %v", len(hits), err)
 		}
@@ -149,7 +149,7 @@ func TestSearchNewestCandidates(t *testing.T) {
 			}
 		}
 		for _, q := range []custody.SearchQuery{{Q: "обстріл", To: "2022-12"}, {Q: "обстріл", Kind: "incident", Limit: 200}} {
-			hits, err = db.Search(ctx, q)
+			hits, err = db.Search(ctx, q, nil)
 			if err != nil || len(hits) == 0 {
 				t.Fatalf("%+v: %v %v", q, hits, err)
 			}
@@ -218,11 +218,11 @@ func TestSearchPlans(t *testing.T) {
 			}
 			var want []*custody.SearchHit
 			for i, plan := range plans {
-				hits, err := db.search(ctx, q, plan)
+				hits, err := db.search(ctx, q, plan, nil)
 				if err != nil {
 					t.Fatalf("%+v plan %d: %v", q, plan, err)
 				}
-				auto, err := db.Search(ctx, q)
+				auto, err := db.Search(ctx, q, nil)
 				if err != nil {
 					t.Fatalf("%+v: %v", q, err)
 				}

@@ -28,6 +28,9 @@ type SessionRow struct {
 	ExpiresAt string // the absolute timeout: CreatedAt plus the maximum life
 	UserAgent string
 	Addr      string
+	// UserName is the name of the session's user, filled in by
+	// ListSessions only ("" if the user is gone).
+	UserName string
 }
 
 // CreateSession stores a new session. Errors: ECONFLICT (a session with the
@@ -116,4 +119,65 @@ func (db *DB) UserPassword(ctx context.Context, name string) (*custody.User, str
 	}
 	u.Role = custody.Role(role)
 	return &u, hash, nil
+}
+
+// ListSessions returns the sessions still valid at now (a TimeFormat
+// string), of one user or, with userID empty, of everyone, most recently
+// active first, with their users' names.
+func (db *DB) ListSessions(ctx context.Context, userID, now string) ([]SessionRow, error) {
+	q := `SELECT s.id_hash, s.user_id, s.csrf, s.created_at, s.last_seen, s.idle_until, s.expires_at,
+		COALESCE(s.user_agent, ''), COALESCE(s.addr, ''), COALESCE(u.name, '')
+		FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.expires_at > ? AND s.idle_until > ?`
+	args := []any{now, now}
+	if userID != "" {
+		q += ` AND s.user_id = ?`
+		args = append(args, userID)
+	}
+	rows, err := db.read.QueryContext(ctx, db.rebind(q+` ORDER BY s.last_seen DESC, s.id_hash`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []SessionRow
+	for rows.Next() {
+		var s SessionRow
+		if err := rows.Scan(&s.IDHash, &s.UserID, &s.CSRF, &s.CreatedAt, &s.LastSeen, &s.IdleUntil, &s.ExpiresAt,
+			&s.UserAgent, &s.Addr, &s.UserName); err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SessionsByPrefix returns the hashes of the sessions whose hash starts
+// with prefix (lower-case hex), at most two: enough to tell a unique
+// match from an ambiguous one.
+func (db *DB) SessionsByPrefix(ctx context.Context, prefix string) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, db.rebind(`SELECT id_hash FROM sessions WHERE substr(id_hash, 1, ?) = ? ORDER BY id_hash LIMIT 2`),
+		len(prefix), prefix)
+	if err != nil {
+		return nil, fmt.Errorf("find session: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, fmt.Errorf("find session: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// DeleteUserSessionsCount removes every session of a user and returns how
+// many there were.
+func (db *DB) DeleteUserSessionsCount(ctx context.Context, userID string) (int64, error) {
+	res, err := db.write.ExecContext(ctx, db.rebind(`DELETE FROM sessions WHERE user_id = ?`), userID)
+	if err != nil {
+		return 0, fmt.Errorf("delete sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }

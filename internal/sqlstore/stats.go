@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -27,7 +28,13 @@ import (
 // dialects use them. The overall figures still read every live remains and
 // incident entry of those indexes: their cost grows with the store.
 // Errors: EINVALID (a locality that is no code).
-func (db *DB) Stats(ctx context.Context, locality string) (*custody.Stats, error) {
+//
+// With a restricted scope every figure is computed over the records the
+// user may see, and only them (each query reads a common table expression
+// of the visible records instead of the table): a figure never counts a
+// record the user could not list, so it reveals nothing hidden. Those
+// figures cost a visibility check per record.
+func (db *DB) Stats(ctx context.Context, locality string, scope *Scope) (*custody.Stats, error) {
 	if err := checkFilter("locality", locality); err != nil {
 		return nil, err
 	}
@@ -53,7 +60,16 @@ func (db *DB) Stats(ctx context.Context, locality string) (*custody.Stats, error
 		per[code] = ls
 		return ls
 	}
+	cte, cteArgs := scope.cond("records.id", "records.kind")
+	scoped := func(q string, args []any) (string, []any) {
+		if cte == "" {
+			return q, args
+		}
+		q = `WITH visible AS (SELECT * FROM records WHERE ` + cte + `) ` + recordsTableRe.ReplaceAllString(q, "visible")
+		return q, append(append([]any{}, cteArgs...), args...)
+	}
 	each := func(what, q string, args []any, f func(scan func(...any) error) error) error {
+		q, args = scoped(q, args)
 		rows, err := tx.QueryContext(ctx, db.rebind(q), args...)
 		if err != nil {
 			return fmt.Errorf("stats: %s: %w", what, err)
@@ -208,12 +224,14 @@ func (db *DB) Stats(ctx context.Context, locality string) (*custody.Stats, error
 	// Localities some (live) team covers. For a locality, the teams
 	// covering it count among its records.
 	if locality == "" {
-		err = tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT locality) FROM team_localities
-			WHERE team IN (SELECT id FROM records WHERE kind = 'team' AND withdrawn = 0)`).Scan(&st.LocalitiesVisited)
+		q, args := scoped(`SELECT COUNT(DISTINCT locality) FROM team_localities
+			WHERE team IN (SELECT id FROM records WHERE kind = 'team' AND withdrawn = 0)`, nil)
+		err = tx.QueryRowContext(ctx, db.rebind(q), args...).Scan(&st.LocalitiesVisited)
 	} else {
 		var teams int
-		err = tx.QueryRowContext(ctx, db.rebind(`SELECT COUNT(*) FROM team_localities
-			WHERE locality = ? AND team IN (SELECT id FROM records WHERE kind = 'team' AND withdrawn = 0)`), locality).Scan(&teams)
+		q, args := scoped(`SELECT COUNT(*) FROM team_localities
+			WHERE locality = ? AND team IN (SELECT id FROM records WHERE kind = 'team' AND withdrawn = 0)`, []any{locality})
+		err = tx.QueryRowContext(ctx, db.rebind(q), args...).Scan(&teams)
 		st.Records[custody.KindTeam] += teams
 		st.LocalitiesVisited = min(teams, 1)
 	}
@@ -227,3 +245,7 @@ func (db *DB) Stats(ctx context.Context, locality string) (*custody.Stats, error
 	sort.Slice(st.PerLocality, func(i, j int) bool { return st.PerLocality[i].Locality < st.PerLocality[j].Locality })
 	return st, nil
 }
+
+// recordsTableRe finds the references to the records table in the
+// statistics' queries (no column is named records).
+var recordsTableRe = regexp.MustCompile(`\brecords\b`)

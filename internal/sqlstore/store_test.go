@@ -292,7 +292,7 @@ func TestBatchRejection(t *testing.T) {
 				t.Errorf("entry %d is %s, acknowledged as %s", r.Index, e.ID, indices[r.Index])
 			}
 		}
-		items, err := db.Items(ctx, custody.ItemFilter{Limit: 1000})
+		items, err := db.Items(ctx, custody.ItemFilter{Limit: 1000}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

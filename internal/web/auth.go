@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/custody-dev/custody"
@@ -22,7 +23,8 @@ import (
 const (
 	sessionCookie       = "custody_session"
 	secureSessionCookie = "__Host-custody_session"
-	preCookie           = "custody_pre" // the sign-in form's CSRF token, before there is a session
+	preCookie           = "custody_pre"       // the sign-in form's CSRF token, before there is a session
+	challengeCookie     = "custody_challenge" // a sign-in waiting for its one-time code
 	csrfField           = "csrf"
 	csrfHeader          = "X-CSRF-Token"
 	maxFormBody         = 4 << 20 // urlencoded forms: a long transcript fits
@@ -189,25 +191,66 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	s.renderSignin(w, r, l, http.StatusOK, next, "", "")
+	s.renderSignin(w, r, l, http.StatusOK, signinState{next: next})
 }
 
-func (s *Server) renderSignin(w http.ResponseWriter, r *http.Request, l *localizer, status int, next, name, problem string) {
+// signinState is what the sign-in form shows: the password step, or the
+// code step of a user with a second factor.
+type signinState struct {
+	next, name, problem string
+	code                bool // ask for the one-time code
+}
+
+func (s *Server) renderSignin(w http.ResponseWriter, r *http.Request, l *localizer, status int, st signinState) {
 	tok := randomToken()
 	http.SetCookie(w, &http.Cookie{Name: preCookie, Value: tok, Path: "/signin", MaxAge: 3600, HttpOnly: true,
 		Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
 	notice := ""
 	switch {
+	case st.code && st.problem == "":
+		notice = l.T("signin.code_needed")
 	case r.URL.Query().Get("out") == "1":
 		notice = l.T("signin.signed_out")
 	case r.URL.Query().Get("next") != "" && r.Method == http.MethodGet:
 		notice = l.T("signin.needed")
 	}
+	code := ""
+	if st.code {
+		code = "1"
+	}
 	s.render(w, r, &reqCtx{l: l}, status, "signin", &page{Title: l.T("signin.title"), CSRF: tok, Data: map[string]string{
-		"Next": next, "Name": name, "Problem": problem, "Notice": notice}})
+		"Next": st.next, "Name": st.name, "Problem": st.problem, "Notice": notice, "Code": code}})
 }
 
-// signin checks a name and password and opens a session.
+// setChallenge keeps (or, with "" and -1, drops) the challenge of a
+// sign-in waiting for its one-time code.
+func (s *Server) setChallenge(w http.ResponseWriter, r *http.Request, challenge string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: challengeCookie, Value: challenge, Path: "/signin", MaxAge: maxAge, HttpOnly: true,
+		Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
+}
+
+// refused renders the refusal of a sign-in before any check: a locked
+// name or an address out of attempts. It reports whether err was one.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, l *localizer, st signinState, err error) bool {
+	var re *evidence.RefusedError
+	if !errors.As(err, &re) {
+		return false
+	}
+	now := s.cfg.Now()
+	w.Header().Set("Retry-After", strconv.Itoa(re.RetryAfter(now)))
+	until := l.DateTime(custody.FormatTime(re.Until))
+	if re.Reason == evidence.RefusedLocked {
+		st.problem = l.T("signin.locked", until)
+	} else {
+		st.problem = l.T("signin.too_many", until)
+	}
+	s.renderSignin(w, r, l, http.StatusTooManyRequests, st)
+	return true
+}
+
+// signin checks a name and password and opens a session; for a user with
+// a second factor it asks for the code next (the same form, posted with
+// step=code), and opens the session once the code is right.
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	l := s.localizer(requestLang(r))
 	c := &reqCtx{l: l}
@@ -227,27 +270,67 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, password := strings.TrimSpace(r.PostForm.Get("name")), r.PostForm.Get("password")
-	next := localPath(r.PostForm.Get("next"))
+	st := signinState{next: localPath(r.PostForm.Get("next")), name: name}
 	if s.cfg.SignInGuard != nil {
 		if err := s.cfg.SignInGuard(r.Context(), name, r.RemoteAddr); err != nil {
-			s.renderSignin(w, r, l, http.StatusTooManyRequests, next, name, custody.ErrorMessage(err))
+			if !s.refused(w, r, l, st, err) {
+				s.renderSignin(w, r, l, http.StatusTooManyRequests, signinState{next: st.next, name: name, problem: custody.ErrorMessage(err)})
+			}
 			return
 		}
 	}
-	_, _, token, err := s.svc.SignInWith(r.Context(), name, password, evidence.SessionOptions{
-		Idle: s.cfg.IdleTimeout, Absolute: s.cfg.AbsoluteTimeout, UserAgent: r.UserAgent(), Addr: r.RemoteAddr})
-	if errors.Is(err, evidence.ErrSignIn) {
-		s.logger.Info("sign-in failed", "name", truncate(name, 64), "addr", r.RemoteAddr)
-		s.renderSignin(w, r, l, http.StatusUnauthorized, next, name, l.T("signin.wrong"))
-		return
-	} else if err != nil {
-		s.fail(w, r, c, err)
-		return
+	opt := evidence.SessionOptions{Idle: s.cfg.IdleTimeout, Absolute: s.cfg.AbsoluteTimeout, UserAgent: r.UserAgent(), Addr: r.RemoteAddr}
+	var token string
+	if r.PostForm.Get("step") == "code" {
+		challenge := ""
+		if ck, err := r.Cookie(challengeCookie); err == nil {
+			challenge = ck.Value
+		}
+		_, _, token, err = s.svc.SignInCode(r.Context(), challenge, r.PostForm.Get("code"), opt)
+		switch {
+		case errors.Is(err, evidence.ErrCode), errors.Is(err, evidence.ErrCodeUsed):
+			st.code, st.problem = true, l.T("signin.code_wrong")
+			if errors.Is(err, evidence.ErrCodeUsed) {
+				st.problem = l.T("signin.code_used")
+			}
+			s.renderSignin(w, r, l, http.StatusUnauthorized, st)
+			return
+		case errors.Is(err, evidence.ErrChallenge):
+			s.setChallenge(w, r, "", -1)
+			st.problem = l.T("signin.code_expired")
+			s.renderSignin(w, r, l, http.StatusUnauthorized, st)
+			return
+		case s.refused(w, r, l, st, err):
+			return
+		case err != nil:
+			s.fail(w, r, c, err)
+			return
+		}
+	} else {
+		step, err := s.svc.SignInStart(r.Context(), name, password, opt)
+		switch {
+		case errors.Is(err, evidence.ErrSignIn):
+			st.problem = l.T("signin.wrong")
+			s.renderSignin(w, r, l, http.StatusUnauthorized, st)
+			return
+		case s.refused(w, r, l, st, err):
+			return
+		case err != nil:
+			s.fail(w, r, c, err)
+			return
+		case step.Challenge != "":
+			s.setChallenge(w, r, step.Challenge, 300)
+			st.code, st.name = true, step.User.Name
+			s.renderSignin(w, r, l, http.StatusOK, st)
+			return
+		}
+		token = step.Token
 	}
 	// A new session ID at every sign-in: nothing set before carries over.
 	s.setSessionCookie(w, r, token, 0)
 	http.SetCookie(w, &http.Cookie{Name: preCookie, Value: "", Path: "/signin", MaxAge: -1, HttpOnly: true, Secure: s.secure(r)})
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	s.setChallenge(w, r, "", -1)
+	http.Redirect(w, r, st.next, http.StatusSeeOther)
 }
 
 // signout ends the session.

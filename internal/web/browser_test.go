@@ -183,7 +183,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("upload shows position %q, want 49.19470, 37.28160", gps)
 	}
 	shot(t, ctx, shots, "03-upload")
-	items, err := e.svc.Items(context.Background(), custody.ItemFilter{Case: "12022220000000123"})
+	items, err := e.svc.Items(context.Background(), custody.SystemActor, custody.ItemFilter{Case: "12022220000000123"})
 	if err != nil || len(items) != 1 {
 		t.Fatalf("items of the case: %v, %v", items, err)
 	}

@@ -12,8 +12,18 @@ import (
 // statsValue is the dashboard's cached figures.
 type statsValue = *custody.Stats
 
-func (s *Server) cachedStats(ctx context.Context) (*custody.Stats, error) {
-	return s.stats.get(ctx, s, "", func(ctx context.Context) (statsValue, error) { return s.svc.Stats(ctx, "") })
+// The figures depend on what the user may see: users who see every
+// compartment share one cache entry, every other user has its own.
+func (s *Server) cachedStats(ctx context.Context, u *custody.User) (*custody.Stats, error) {
+	return s.stats.get(ctx, s, scopeKey(u), func(ctx context.Context) (statsValue, error) { return s.svc.Stats(ctx, u, "") })
+}
+
+// scopeKey names what u sees, for the caches of figures and maps.
+func scopeKey(u *custody.User) string {
+	if u.Role.Can(custody.PermAllCompartments) {
+		return "all"
+	}
+	return "user:" + u.ID
 }
 
 type tile struct {
@@ -34,7 +44,7 @@ type dashboardData struct {
 // dashboard shows the figures: totals, deaths and bodies per locality,
 // incidents by type and month, team coverage.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *reqCtx) {
-	st, err := s.cachedStats(r.Context())
+	st, err := s.cachedStats(r.Context(), c.user)
 	if err != nil {
 		s.fail(w, r, c, err)
 		return

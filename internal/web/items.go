@@ -2,16 +2,15 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/custody-dev/custody"
+	"github.com/custody-dev/custody/internal/httpx"
 	"github.com/custody-dev/custody/verify"
 )
 
@@ -37,7 +36,7 @@ func (s *Server) itemList(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 		}
 		f.Blob = ref
 	}
-	items, err := s.svc.Items(r.Context(), f)
+	items, err := s.svc.Items(r.Context(), c.user, f)
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
@@ -144,7 +143,7 @@ func previewKind(mt string) string {
 // custody, and its proof of inclusion in the log, checked now.
 func (s *Server) itemView(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 	ctx := r.Context()
-	it, err := s.svc.Item(ctx, r.PathValue("id"))
+	it, err := s.svc.Item(ctx, c.user, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
@@ -173,7 +172,7 @@ func (s *Server) itemView(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 	if it.Lat != nil && it.Lon != nil {
 		d.Position = s.inset(c.l, *it.Lat, *it.Lon)
 	}
-	evs, err := s.svc.History(ctx, it.ID)
+	evs, err := s.svc.History(ctx, c.user, it.ID)
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
@@ -244,12 +243,15 @@ func hexOf(b []byte) string {
 }
 
 // itemContent streams an item's original bytes for the preview or a
-// download, by the same path as the API's content route: the blob store's
-// verifying reader, and a custody access event in the log before any byte
-// leaves. Media types the browser can show safely are served inline, under
-// a sandboxing policy; anything else only as a download.
+// download, by the same code as the API's content route (httpx.Content):
+// the blob store's verifying reader, byte ranges for seeking in audio and
+// video, and a custody access event in the log before any byte leaves (one
+// per viewing: the ranges a media element asks for while one person watches
+// are not logged again; see httpx.Content). Media types the browser can show
+// safely are served inline, under a sandboxing policy; anything else only as
+// a download.
 func (s *Server) itemContent(w http.ResponseWriter, r *http.Request, c *reqCtx) {
-	it, err := s.svc.Item(r.Context(), r.PathValue("id"))
+	it, err := s.svc.Item(r.Context(), c.user, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
@@ -259,84 +261,41 @@ func (s *Server) itemContent(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 		return
 	}
 	download := r.URL.Query().Get("download") == "1" || previewKind(it.MediaType) == ""
-	setHeaders := func() {
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Length", strconv.FormatInt(it.Size, 10))
-		h.Set("Digest", "sha-256="+it.Blob.Hex())
-		if download {
-			h.Set("Content-Type", "application/octet-stream")
-			h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": it.Name}))
-			h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-			return
-		}
-		h.Set("Content-Type", it.MediaType)
-		h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": it.Name}))
-		if it.MediaType == "application/pdf" {
-			// The browser's PDF viewer runs inside the item page's frame.
-			h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'")
-			h.Set("X-Frame-Options", "SAMEORIGIN")
-		} else {
-			h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; media-src 'self'; sandbox; frame-ancestors 'self'")
-		}
-	}
-	if r.Method == http.MethodHead {
-		setHeaders()
-		return
-	}
-	rc, err := s.svc.Blobs().Open(r.Context(), it.Blob)
-	if err != nil {
-		s.fail(w, r, c, err)
-		return
-	}
-	defer rc.Close()
-	action := "access"
 	reason := "web preview"
 	if download {
 		reason = "web download"
 	}
-	if err := s.svc.RecordAccess(r.Context(), c.user, it.ID, action, reason); err != nil {
+	err = s.content.Serve(w, r, httpx.ContentRequest{Item: it, User: c.user,
+		Header: func(h http.Header) { contentHeaders(h, it, download) },
+		Log: func(ctx context.Context) error {
+			return s.svc.RecordAccess(ctx, c.user, it.ID, "access", reason)
+		}})
+	if err != nil {
 		s.fail(w, r, c, err)
-		return
-	}
-	setHeaders()
-	if err := copyVerified(w, rc, it.Size); err != nil {
-		s.logger.Error("stream content", "item", it.ID, "err", err)
-		panic(http.ErrAbortHandler)
 	}
 }
 
-// copyVerified copies a verifying blob reader to w, holding back the last
-// chunk until the reader has ended cleanly with exactly size bytes, so that
-// a tampered blob (reported only at EOF) never reaches the browser as a
-// complete response. It is the API's copyVerified (internal/api/items.go).
-func copyVerified(w io.Writer, r io.Reader, size int64) error {
-	buf := make([]byte, 32<<10)
-	held := make([]byte, 0, len(buf))
-	var total int64
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			total += int64(n)
-			if total > size {
-				return custody.Errorf(custody.ETAMPERED, "content is longer than its record (%d bytes)", size)
-			}
-			if len(held) > 0 {
-				if _, werr := w.Write(held); werr != nil {
-					return werr
-				}
-			}
-			held = append(held[:0], buf[:n]...)
-		}
-		if errors.Is(err, io.EOF) {
-			if total != size {
-				return custody.Errorf(custody.ETAMPERED, "content is %d bytes, its record says %d", total, size)
-			}
-			_, werr := w.Write(held)
-			return werr
-		} else if err != nil {
-			return err
-		}
+// contentHeaders are the headers of an item's content: inline, sandboxed,
+// for what the page previews; a download for anything else.
+func contentHeaders(h http.Header, it *custody.Item, download bool) {
+	if download {
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": it.Name}))
+		h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+		return
+	}
+	h.Set("Content-Type", it.MediaType)
+	h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": it.Name}))
+	if it.MediaType == "application/pdf" {
+		// The browser's PDF viewer runs inside the item page's frame, so
+		// this response may be framed by this origin (and only by it). No
+		// sandbox: Chromium refuses to show a PDF in a sandboxed document.
+		// Chromium's viewer needs nothing inline (checked by the browser
+		// test); 'unsafe-inline' stays out here too.
+		h.Set("Content-Security-Policy", "default-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+		h.Set("X-Frame-Options", "SAMEORIGIN")
+	} else {
+		h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; media-src 'self'; sandbox; frame-ancestors 'self'")
 	}
 }
 

@@ -35,7 +35,7 @@ func TestItemPage(t *testing.T) {
 	wantStatus(t, c.get("/items"), http.StatusOK)
 
 	// The preview streams the original and logs the access; HEAD does not.
-	before, _ := e.svc.History(context.Background(), it.ID)
+	before, _ := e.svc.History(context.Background(), custody.SystemActor, it.ID)
 	req, _ := http.NewRequest(http.MethodHead, e.srv.URL+"/items/"+it.ID+"/content", nil)
 	wantStatus(t, c.do(req), http.StatusOK)
 	r = c.get("/items/" + it.ID + "/content")
@@ -50,7 +50,7 @@ func TestItemPage(t *testing.T) {
 	if r.Header.Get("Content-Type") != "application/octet-stream" || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") {
 		t.Errorf("download headers %v", r.Header)
 	}
-	after, _ := e.svc.History(context.Background(), it.ID)
+	after, _ := e.svc.History(context.Background(), custody.SystemActor, it.ID)
 	if len(after) != len(before)+2 || after[len(after)-1].Type != "access" || after[len(after)-1].Actor != e.reviewer.ID {
 		t.Errorf("history after two reads: %d events (was %d)", len(after), len(before))
 	}
@@ -95,7 +95,7 @@ func TestUploadForm(t *testing.T) {
 	if !strings.Contains(r.body, "sha256-"+hex.EncodeToString(sum[:])) || !strings.Contains(r.body, "GPS 49,19470, 37,28160") {
 		t.Errorf("results lack the hash or the position:\n%s", r.body)
 	}
-	items, _ := e.svc.Items(context.Background(), custody.ItemFilter{Case: "12022220000000123"})
+	items, _ := e.svc.Items(context.Background(), custody.SystemActor, custody.ItemFilter{Case: "12022220000000123"})
 	if len(items) != 1 || items[0].CollectedAt != "2022-09-16T10:04:00Z" || items[0].Lat == nil || *items[0].Lat != 49.2 {
 		t.Errorf("item as taken in: %+v", items)
 	}
@@ -177,7 +177,7 @@ func TestTusUpload(t *testing.T) {
 	if res.Hash != "sha256-"+hex.EncodeToString(sum[:]) || res.Position != "49,19470, 37,28160" {
 		t.Errorf("Upload-Result %+v", res)
 	}
-	it, err := e.svc.Item(context.Background(), res.ID)
+	it, err := e.svc.Item(context.Background(), custody.SystemActor, res.ID)
 	if err != nil || it.Case != "12022220000000123" || it.Collector != "Mobile group 7" || it.IngestedBy != e.inv.ID {
 		t.Errorf("item %+v, %v", it, err)
 	}

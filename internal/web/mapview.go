@@ -130,11 +130,11 @@ type mapData struct {
 }
 
 // mapData computes (or reuses) the content of a map state.
-func (s *Server) mapData(ctx context.Context, st mapState) (*mapData, error) {
-	return s.maps.get(ctx, s, st.key(), func(ctx context.Context) (*mapData, error) { return s.computeMap(ctx, st) })
+func (s *Server) mapData(ctx context.Context, u *custody.User, st mapState) (*mapData, error) {
+	return s.maps.get(ctx, s, scopeKey(u)+" "+st.key(), func(ctx context.Context) (*mapData, error) { return s.computeMap(ctx, u, st) })
 }
 
-func (s *Server) computeMap(ctx context.Context, st mapState) (*mapData, error) {
+func (s *Server) computeMap(ctx context.Context, u *custody.User, st mapState) (*mapData, error) {
 	proj := s.geo.Projection()
 	view := proj.Zoom(geo.Point{Lat: st.Lat, Lon: st.Lon}, st.Z)
 	grid := geo.GridFor(view, 1000, 40)
@@ -142,7 +142,7 @@ func (s *Server) computeMap(ctx context.Context, st mapState) (*mapData, error) 
 	// just beyond them.
 	f := evidence.MapFilter{Kinds: st.Kinds, Type: st.Type, From: st.From, To: st.To,
 		MinLat: view.MinLat - grid.DLat, MaxLat: view.MaxLat + grid.DLat, MinLon: view.MinLon - grid.DLon, MaxLon: view.MaxLon + grid.DLon}
-	cells, err := s.svc.MapCells(ctx, f, grid.DLat, grid.DLon)
+	cells, err := s.svc.MapCells(ctx, u, f, grid.DLat, grid.DLon)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (s *Server) computeMap(ctx context.Context, st mapState) (*mapData, error) 
 		gcells = append(gcells, geo.Cell{Row: c.Row, Col: c.Col, Kind: c.Kind, Count: c.Count, Lat: c.Lat, Lon: c.Lon})
 	}
 	if d.Total <= maxPoints {
-		if d.Points, err = s.svc.MapPoints(ctx, f, maxPoints); err != nil {
+		if d.Points, err = s.svc.MapPoints(ctx, u, f, maxPoints); err != nil {
 			return nil, err
 		}
 		ms := make([]geo.Marker, 0, len(d.Points))
@@ -225,8 +225,8 @@ func (s *Server) renderMap(l *localizer, st mapState, d *mapData) (*mapView, err
 }
 
 // mapView computes or reuses a map state and draws it.
-func (s *Server) mapView(ctx context.Context, l *localizer, st mapState) (*mapView, error) {
-	d, err := s.mapData(ctx, st)
+func (s *Server) mapView(ctx context.Context, u *custody.User, l *localizer, st mapState) (*mapView, error) {
+	d, err := s.mapData(ctx, u, st)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ type optgroup struct {
 
 func (s *Server) mapPage(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 	st := parseMapState(r.URL.Query(), s.geo)
-	v, err := s.mapView(r.Context(), c.l, st)
+	v, err := s.mapView(r.Context(), c.user, c.l, st)
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
@@ -276,7 +276,7 @@ func (s *Server) mapPage(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 // mapFragment returns the map alone, for app.js to swap in place.
 func (s *Server) mapFragment(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 	st := parseMapState(r.URL.Query(), s.geo)
-	v, err := s.mapView(r.Context(), c.l, st)
+	v, err := s.mapView(r.Context(), c.user, c.l, st)
 	if err != nil {
 		s.fail(w, r, c, err)
 		return

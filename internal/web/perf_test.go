@@ -63,13 +63,13 @@ func TestScale(t *testing.T) {
 		}
 	}
 	t0 := time.Now()
-	st, err := e.svc.Stats(context.Background(), "")
+	st, err := e.svc.Stats(context.Background(), custody.SystemActor, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	statsTime := time.Since(t0)
 	t0 = time.Now()
-	cells, err := e.svc.MapCells(context.Background(), evidence.MapFilter{Kinds: []string{"site", "incident"}, MinLat: 43, MaxLat: 53, MinLon: 21, MaxLon: 41}, 0.625, 1)
+	cells, err := e.svc.MapCells(context.Background(), custody.SystemActor, evidence.MapFilter{Kinds: []string{"site", "incident"}, MinLat: 43, MaxLat: 53, MinLon: 21, MaxLon: 41}, 0.625, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func (s *Server) recordList(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 		s.fail(w, r, c, custody.Errorf(custody.EINVALID, "%s", c.l.T("error.unknown_kind")))
 		return
 	}
-	pg, err := s.svc.Records(r.Context(), f)
+	pg, err := s.svc.Records(r.Context(), c.user, f)
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
@@ -163,7 +163,7 @@ type recordPage struct {
 // recordView shows a record: its data, links, related records and history.
 func (s *Server) recordView(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 	ctx := r.Context()
-	rec, err := s.svc.Record(ctx, r.PathValue("id"))
+	rec, err := s.svc.Record(ctx, c.user, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
@@ -173,7 +173,7 @@ func (s *Server) recordView(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 		s.fail(w, r, c, err)
 		return
 	}
-	rv := s.newResolver(c.l)
+	rv := s.newResolver(c.user, c.l)
 	recIDs, itemIDs := refIDs(facts)
 	if err := rv.load(ctx, recIDs, itemIDs); err != nil {
 		s.fail(w, r, c, err)
@@ -184,7 +184,7 @@ func (s *Server) recordView(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 		s.fail(w, r, c, err)
 		return
 	}
-	hist, err := s.svc.RecordHistory(ctx, rec.ID)
+	hist, err := s.svc.RecordHistory(ctx, c.user, rec.ID)
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
@@ -223,7 +223,7 @@ func (s *Server) recordView(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 		if kind == custody.KindRemains {
 			f.Sort = "title"
 		}
-		pg, err := s.svc.Records(ctx, f)
+		pg, err := s.svc.Records(ctx, c.user, f)
 		if err != nil {
 			return err
 		}
@@ -410,7 +410,7 @@ func (s *Server) recordEdit(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 		s.fail(w, r, c, &custody.Error{Code: custody.EFORBIDDEN, Message: c.l.T("error.read_only", c.user.Role)})
 		return
 	}
-	rec, err := s.svc.Record(r.Context(), r.PathValue("id"))
+	rec, err := s.svc.Record(r.Context(), c.user, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
@@ -432,7 +432,7 @@ func (s *Server) recordEdit(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 // if someone else changed the record meanwhile, the form comes back with
 // the user's values and the conflict explained.
 func (s *Server) recordUpdate(w http.ResponseWriter, r *http.Request, c *reqCtx) {
-	rec, err := s.svc.Record(r.Context(), r.PathValue("id"))
+	rec, err := s.svc.Record(r.Context(), c.user, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, c, err)
 		return

@@ -30,7 +30,7 @@ func TestRecordLifecycle(t *testing.T) {
 				"location.point.lat": {"49,1947"}, "location.point.lon": {"37.2816"}, "graves": {"447"}, "reason": {"first report"}})
 			wantStatus(t, r, http.StatusSeeOther)
 			id := strings.TrimSuffix(strings.TrimPrefix(r.Header.Get("Location"), "/records/"), "?saved=1")
-			rec, err := e.svc.Record(ctx, id)
+			rec, err := e.svc.Record(ctx, custody.SystemActor, id)
 			if err != nil {
 				t.Fatalf("created record %q: %v", id, err)
 			}
@@ -119,7 +119,7 @@ func TestRecordLifecycle(t *testing.T) {
 // editValues reads the edit form of a record as a browser would submit it.
 func editValues(t *testing.T, e *env, id string) url.Values {
 	t.Helper()
-	rec, err := e.svc.Record(context.Background(), id)
+	rec, err := e.svc.Record(context.Background(), custody.SystemActor, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestRemainsForm(t *testing.T) {
 		"identification.status": {"unidentified"}, "identification.method": {"documents", "visual", "bogus"}})
 	wantStatus(t, r, http.StatusSeeOther)
 	id := strings.TrimSuffix(strings.TrimPrefix(r.Header.Get("Location"), "/records/"), "?saved=1")
-	rec, err := e.svc.Record(context.Background(), id)
+	rec, err := e.svc.Record(context.Background(), custody.SystemActor, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestFormRoundTrip(t *testing.T) {
 	seen := map[string]int{}
 	c := e.signedIn("o.kovalenko", investigatorPass)
 	for _, kind := range custody.RecordKinds {
-		pg, err := e.svc.Records(ctx, custody.RecordFilter{Kind: kind, Limit: 200})
+		pg, err := e.svc.Records(ctx, custody.SystemActor, custody.RecordFilter{Kind: kind, Limit: 200})
 		if err != nil {
 			t.Fatal(err)
 		}

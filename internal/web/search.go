@@ -73,17 +73,17 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 	switch {
 	case q == "":
 	case uuidRe.MatchString(lq):
-		if _, err := s.svc.Record(ctx, lq); err == nil {
+		if _, err := s.svc.Record(ctx, c.user, lq); err == nil {
 			http.Redirect(w, r, "/records/"+lq, http.StatusSeeOther)
 			return
 		}
-		if _, err := s.svc.Item(ctx, lq); err == nil {
+		if _, err := s.svc.Item(ctx, c.user, lq); err == nil {
 			http.Redirect(w, r, "/items/"+lq, http.StatusSeeOther)
 			return
 		}
 	case hexRe.MatchString(lq):
 		ref := custody.Ref("sha256-" + strings.TrimPrefix(lq, "sha256-"))
-		items, err := s.svc.Items(ctx, custody.ItemFilter{Blob: ref, Limit: 50})
+		items, err := s.svc.Items(ctx, c.user, custody.ItemFilter{Blob: ref, Limit: 50})
 		if err != nil {
 			s.fail(w, r, c, err)
 			return
@@ -98,7 +98,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 	}
 	if q != "" {
 		d.Searched = true
-		hits, err := s.svc.Search(ctx, custody.SearchQuery{Q: q, Kind: kind, Limit: 50})
+		hits, err := s.svc.Search(ctx, c.user, custody.SearchQuery{Q: q, Kind: kind, Limit: 50})
 		switch {
 		case custody.ErrorCode(err) == custody.EINVALID:
 			d.Problem = custody.ErrorMessage(err)
@@ -155,7 +155,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 		return
 	}
 	if q == "" || uuidRe.MatchString(q) {
-		pg, err := s.svc.Records(r.Context(), custody.RecordFilter{Kind: kind, Sort: "-updated", Limit: 10})
+		pg, err := s.svc.Records(r.Context(), c.user, custody.RecordFilter{Kind: kind, Sort: "-updated", Limit: 10})
 		if err == nil {
 			for _, rec := range pg.Records {
 				out = append(out, suggestion{Value: rec.ID, Label: rec.Title})
@@ -164,7 +164,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 		writeJSON(w, out)
 		return
 	}
-	hits, err := s.svc.Search(r.Context(), custody.SearchQuery{Q: q, Kind: kind, Limit: 10})
+	hits, err := s.svc.Search(r.Context(), c.user, custody.SearchQuery{Q: q, Kind: kind, Limit: 10})
 	if err == nil {
 		for _, h := range hits {
 			out = append(out, suggestion{Value: h.ID, Label: h.Title})

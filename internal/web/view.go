@@ -39,6 +39,7 @@ type viewSection struct {
 // resolver names the records, items and localities a page links to.
 type resolver struct {
 	s       *Server
+	user    *custody.User
 	l       *localizer
 	records map[string]*custody.Record
 	items   map[string]*custody.Item
@@ -48,8 +49,8 @@ type resolver struct {
 // records and items; beyond it, links show IDs.
 const maxResolve = 200
 
-func (s *Server) newResolver(l *localizer) *resolver {
-	return &resolver{s: s, l: l, records: map[string]*custody.Record{}, items: map[string]*custody.Item{}}
+func (s *Server) newResolver(u *custody.User, l *localizer) *resolver {
+	return &resolver{s: s, user: u, l: l, records: map[string]*custody.Record{}, items: map[string]*custody.Item{}}
 }
 
 // load looks up the given record and item IDs.
@@ -60,7 +61,7 @@ func (rv *resolver) load(ctx context.Context, recordIDs, itemIDs []string) error
 			continue
 		}
 		n++
-		r, err := rv.s.svc.Record(ctx, id)
+		r, err := rv.s.svc.Record(ctx, rv.user, id)
 		if custody.ErrorCode(err) == custody.ENOTFOUND {
 			rv.records[id] = nil
 			continue
@@ -74,7 +75,7 @@ func (rv *resolver) load(ctx context.Context, recordIDs, itemIDs []string) error
 			continue
 		}
 		n++
-		it, err := rv.s.svc.Item(ctx, id)
+		it, err := rv.s.svc.Item(ctx, rv.user, id)
 		if custody.ErrorCode(err) == custody.ENOTFOUND {
 			rv.items[id] = nil
 			continue

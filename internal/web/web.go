@@ -37,12 +37,14 @@ import (
 	"github.com/custody-dev/custody"
 	"github.com/custody-dev/custody/internal/evidence"
 	"github.com/custody-dev/custody/internal/geo"
+	"github.com/custody-dev/custody/internal/httpx"
 	"github.com/custody-dev/custody/internal/upload"
 )
 
-// ContentSecurityPolicy is sent with every page.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
-	"media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+// ContentSecurityPolicy is sent with every page: httpx's, the one policy
+// of custody serve (no 'unsafe-inline': no inline script, event handler,
+// <style> or style attribute anywhere, inline SVG included).
+const ContentSecurityPolicy = httpx.ContentSecurityPolicy
 
 // Config configures a Server. Every field is optional.
 type Config struct {
@@ -63,10 +65,11 @@ type Config struct {
 	UploadDir string
 	// MaxUpload bounds one uploaded file (64 GiB by default).
 	MaxUpload int64
-	// SignInGuard, when set, is asked before every password check, with
-	// the name tried and the client's address: rate limiting and lock-out
-	// go here (a later issue). A non-nil error refuses the attempt with
-	// its message.
+	// SignInGuard, when set, is asked before every sign-in attempt
+	// (password or one-time code), with the name tried and the client's
+	// address: custody serve sets evidence.Service.SignInGuard (attempts
+	// per address; locked names). A non-nil error refuses the attempt
+	// with its message (translated for an *evidence.RefusedError).
 	SignInGuard func(ctx context.Context, name, addr string) error
 	// StatsTTL is how long the dashboard's figures and the map's clusters
 	// are served unchanged after the log has grown (5 s by default); see
@@ -82,17 +85,18 @@ type Config struct {
 
 // Server is the web application: an http.Handler.
 type Server struct {
-	svc    *evidence.Service
-	cfg    Config
-	logger *slog.Logger
-	mux    *http.ServeMux
-	pages  map[string]map[string]*template.Template // lang → page → template
-	cats   map[string]*catalogue
-	static *assets
-	stats  figures[statsValue]
-	upload *upload.Handler // the resumable upload handler, when configured
-	maps   figures[*mapData]
-	geo    *geo.Map
+	svc     *evidence.Service
+	cfg     Config
+	logger  *slog.Logger
+	mux     *http.ServeMux
+	pages   map[string]map[string]*template.Template // lang → page → template
+	cats    map[string]*catalogue
+	static  *assets
+	stats   figures[statsValue]
+	upload  *upload.Handler // the resumable upload handler, when configured
+	maps    figures[*mapData]
+	geo     *geo.Map
+	content *httpx.Content // items' content, shared code with the API
 }
 
 // New returns the web application for svc.
@@ -125,6 +129,7 @@ func New(svc *evidence.Service, cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{svc: svc, cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux()}
+	s.content = &httpx.Content{Blobs: svc.Blobs(), Logger: cfg.Logger, Memory: httpx.NewMemory(cfg.Now)}
 	var err error
 	if s.static, err = loadAssets(); err != nil {
 		return nil, err
@@ -169,6 +174,7 @@ func (s *Server) routes() {
 	m.Handle("POST /records", s.action(s.recordCreate, true))
 	m.Handle("GET /records/{id}", s.page(s.recordView))
 	m.Handle("GET /records/{id}/edit", s.page(s.recordEdit))
+	m.Handle("GET /records/{id}/matrix", s.page(s.caseMatrix))
 	m.Handle("POST /records/{id}", s.action(s.recordUpdate, true))
 	m.Handle("POST /records/{id}/withdraw", s.action(s.recordWithdraw, true))
 
@@ -185,16 +191,13 @@ func (s *Server) routes() {
 	m.Handle("/", s.page(s.notFound))
 }
 
-// ServeHTTP implements http.Handler, with the headers every response gets.
+// ServeHTTP implements http.Handler, with the headers every response gets
+// (httpx.SecurityHeaders, which custody serve also puts in front of
+// everything it serves; set here too so that the application is safe when
+// mounted on its own). Static assets override Cache-Control, an item's
+// content its Content-Security-Policy.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Content-Security-Policy", ContentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
-	h.Set("Cache-Control", "no-store") // static assets override it
+	httpx.SetSecurityHeaders(w.Header(), r, httpx.Options{HSTS: s.cfg.Secure})
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -257,10 +260,10 @@ func localPath(next string) string {
 // that the first reader after a start does not wait for them (custody serve
 // calls it in the background).
 func (s *Server) Warm(ctx context.Context) error {
-	if _, err := s.cachedStats(ctx); err != nil {
+	if _, err := s.cachedStats(ctx, custody.SystemActor); err != nil {
 		return err
 	}
-	_, err := s.mapData(ctx, parseMapState(nil, s.geo))
+	_, err := s.mapData(ctx, custody.SystemActor, parseMapState(nil, s.geo))
 	return err
 }
 
