@@ -338,8 +338,8 @@ type RecordFacts struct {
 	Bodies, Identified, Torture                                          int
 	KilledConfirmed, KilledEstimated, InjuredConfirmed, InjuredEstimated int
 	Localities                                                           []string // team coverage
-	// Members are the user IDs of a team's members: each is granted the
-	// team's compartment.
+	// Members are the user accounts (names or IDs) of a team's members:
+	// each is granted the team's compartment.
 	Members  []string
 	// Protection is a protected witness's protection level ("low",
 	// "medium", "high"); empty for everyone else.
@@ -968,10 +968,11 @@ func (r *Team) facts(c *checker, f *RecordFacts) {
 		c.enum(p+".role", m.Role, true, MemberRoles)
 		c.text(p+".user", m.User, false, maxShort)
 		c.ref(p+".person", m.Person, "record", KindPerson, false, f)
-		// Only a user ID grants the compartment; the service refuses
-		// anything else when the record is written (the projection must
-		// accept what older versions accepted, so it only skips it).
-		if idRe.MatchString(m.User) && !slices.Contains(f.Members, m.User) {
+		// A member's user account (its name or ID) is granted the team's
+		// compartment; the service refuses an unknown user when the record
+		// is written, the projection skips one (it must accept what older
+		// versions accepted).
+		if m.User != "" && !slices.Contains(f.Members, m.User) {
 			f.Members = append(f.Members, m.User)
 		}
 	}

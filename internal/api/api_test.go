@@ -35,7 +35,7 @@ type env struct {
 	handler  *api.Server
 	srv      *httptest.Server
 	admin    string // token of an admin
-	reviewer string // token of a read-only reviewer
+	reviewer string // token of a read-only user: an analyst (a reviewer sees only the cases granted to it; access_test.go covers that)
 	vkey     string
 }
 
@@ -86,7 +86,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e.admin = tok
-	if _, e.reviewer, err = e.svc.CreateUser(ctx, adm, "rev", custody.RoleReviewer, ""); err != nil {
+	if _, e.reviewer, err = e.svc.CreateUser(ctx, adm, "rev", custody.RoleAnalyst, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.svc.CreateUser(ctx, adm, "ivan", custody.RoleInvestigator, ""); err != nil {

@@ -45,6 +45,11 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/search", s.search},
 		{"GET /api/v1/stats", s.stats},
 		{"GET /api/v1/cases/{id}/matrix", s.caseMatrix},
+		{"POST /api/v1/records/{id}/reveal", s.revealRecord},   // access.go
+		{"GET /api/v1/records/{id}/access", s.accessLog},       // access.go
+		{"GET /api/v1/users/{name}/grants", s.userGrants},      // access.go
+		{"POST /api/v1/users/{name}/grants", s.changeGrant},    // access.go
+		{"PUT /api/v1/users/{name}/clearance", s.setClearance}, // access.go
 		{"GET /api/v1/openapi.json", s.openAPI},
 		{"GET /api/v1/sessions", s.listSessions},               // sessions.go
 		{"POST /api/v1/sessions/{id}/revoke", s.revokeSession}, // sessions.go
@@ -712,6 +717,7 @@ func operations() []operation {
 			status: 200, result: jsonBody("the OpenAPI 3.1 document", jsonObj{"type": "object"})},
 	}
 	ops = append(ops, sessionOperations()...)
+	ops = append(ops, accessOperations()...)
 	for _, k := range kindPaths {
 		name := title(k.kind)
 		plural := title(k.plural)
@@ -766,6 +772,8 @@ func pathParams(path string) []jsonObj {
 			p["schema"], p["description"] = katotthString, "KATOTTH code, e.g. UA63040090010029555"
 		case strings.HasPrefix(path, "/api/v1/items/"):
 			p["schema"], p["description"] = uuidString, "item ID"
+		case strings.HasPrefix(path, "/api/v1/users/"):
+			p["schema"], p["description"] = jsonObj{"type": "string", "minLength": 1, "maxLength": 64}, "user name"
 		case strings.HasPrefix(path, "/api/v1/sessions/"):
 			p["schema"], p["description"] = jsonObj{"type": "string", "pattern": sessionIDPattern}, "session ID (16 hex digits)"
 		default:

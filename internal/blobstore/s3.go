@@ -215,7 +215,7 @@ func (s *S3) Refs(ctx context.Context, fn func(custody.Ref) error) error {
 
 // Objects returns an ObjectStore keeping its objects under prefix in the
 // same bucket. The prefix is a valid object name (see ValidName) whose first
-// segment is neither "sha256" nor "tmp"; Objects panics otherwise, as it is
+// segment is none of "sha256", "age" and "tmp"; Objects panics otherwise, as it is
 // a programming error. Put is a single PUT request, which S3 applies
 // atomically and durably.
 func (s *S3) Objects(prefix string) custody.ObjectStore {
@@ -223,7 +223,7 @@ func (s *S3) Objects(prefix string) custody.ObjectStore {
 	if err := ValidName(prefix); err != nil {
 		panic(fmt.Sprintf("blobstore: S3.Objects: %v", err))
 	}
-	if first, _, _ := strings.Cut(prefix, "/"); first == "sha256" || first == "tmp" {
+	if first, _, _ := strings.Cut(prefix, "/"); first == "sha256" || first == "age" || first == "tmp" {
 		panic(fmt.Sprintf("blobstore: S3.Objects: prefix %q overlaps the blob keys", prefix))
 	}
 	return &s3Objects{bucket: s.bucket, prefix: prefix + "/"}

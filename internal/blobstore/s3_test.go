@@ -1,6 +1,7 @@
 package blobstore
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"filippo.io/age"
 	"github.com/custody-dev/custody"
 	"github.com/custody-dev/custody/internal/blobstore/s3test"
 	"gocloud.dev/blob"
@@ -123,4 +125,83 @@ func TestOpenS3Errors(t *testing.T) {
 	if _, err := OpenS3(ctx, g.BucketURL("no-such-bucket")); custody.ErrorCode(err) != custody.ENOTFOUND {
 		t.Errorf("OpenS3(missing bucket) err = %v, want ENOTFOUND", err)
 	}
+}
+
+// TestS3Encrypted runs the conformance suite on an Encrypted store over
+// S3, and checks that what the bucket holds is an age file of the content.
+func TestS3Encrypted(t *testing.T) {
+	g := startVersityGW(t)
+	var mu sync.Mutex
+	buckets := map[*Encrypted]string{}
+	s3s := map[*Encrypted]*S3{}
+	testBlobStore(t, blobHarness{
+		open: func(t *testing.T) custody.BlobStore {
+			s, bucket := g.open(t)
+			_, ring := newRing(t)
+			e := NewEncrypted(s.EncryptedBackend(), ring)
+			mu.Lock()
+			buckets[e], s3s[e] = bucket, s
+			mu.Unlock()
+			return e
+		},
+		corrupt: func(t *testing.T, s custody.BlobStore, ref custody.Ref) {
+			mu.Lock()
+			bucket := buckets[s.(*Encrypted)]
+			mu.Unlock()
+			flipByteAt(t, filepath.Join(g.Root, bucket, "custody", "age", ref.Hex()+".age"), -1)
+		},
+		temps: func(t *testing.T, s custody.BlobStore) []string {
+			mu.Lock()
+			bucket, s3 := buckets[s.(*Encrypted)], s3s[s.(*Encrypted)]
+			mu.Unlock()
+			var temps []string
+			it := s3.bucket.List(&blob.ListOptions{Prefix: "tmp/"})
+			for {
+				obj, err := it.Next(context.Background())
+				if err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				temps = append(temps, obj.Key)
+			}
+			staging := filepath.Join(g.Root, bucket, ".sgwtmp")
+			filepath.WalkDir(staging, func(path string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					temps = append(temps, path)
+				}
+				return nil
+			})
+			return temps
+		},
+	})
+
+	t.Run("Ciphertext", func(t *testing.T) {
+		s, bucket := g.open(t)
+		_, ring := newRing(t)
+		e := NewEncrypted(s.EncryptedBackend(), ring)
+		ctx := context.Background()
+		content := bytes.Repeat([]byte("statement of witness 7; "), 20000)
+		info, err := e.Put(ctx, bytes.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := os.ReadFile(filepath.Join(g.Root, bucket, "custody", "age", info.Ref.Hex()+".age"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(stored, []byte("witness")) {
+			t.Error("the bucket holds plaintext")
+		}
+		r, err := age.Decrypt(bytes.NewReader(stored), ring.Identities()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, content) {
+			t.Errorf("age decrypts the object to %d bytes, %v", len(got), err)
+		}
+		if refs := listRefs(t, s); len(refs) != 0 {
+			t.Errorf("encrypted blobs listed as plain blobs: %v", refs)
+		}
+	})
 }

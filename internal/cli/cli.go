@@ -36,6 +36,9 @@ type Main struct {
 	// withLocalities makes open load the KATOTTH gazetteer, which record
 	// writes are checked against.
 	withLocalities bool
+	// secureCookies marks the web application's cookies Secure on plain
+	// HTTP too (serve --secure-cookies, behind a TLS-terminating proxy).
+	secureCookies bool
 }
 
 // Run runs the custody command with args (without the program name) and
@@ -82,7 +85,9 @@ func commands() map[string]command {
 		"verify":   {"check the whole store: blobs, log, checkpoints, index", (*Main).cmdVerify},
 		"rebuild":  {"recreate the database from the log and blobs", (*Main).cmdRebuild},
 		"serve":    {"serve the API and the public log", (*Main).cmdServe},
-		"user":     {"add | token | list: users and API tokens", (*Main).cmdUser},
+		"user":     {"add | token | list | password | totp | unlock: users, passwords, second factors", (*Main).cmdUser},
+		"session":  {"list | revoke: web sessions", (*Main).cmdSession},
+		"token":    {"create | list | revoke: scoped, expiring API tokens", (*Main).cmdToken},
 		"version":  {"print the version", (*Main).cmdVersion},
 		"record":   {"create | show | list | update | withdraw: investigation records", (*Main).cmdRecord},
 		"site":     {"add: record a site (burial site, grave, building, ...)", (*Main).cmdSite},

@@ -476,12 +476,15 @@ func (m *Main) cmdRebuild(ctx context.Context, args []string) error {
 
 func (m *Main) cmdUser(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(m.Stderr, "Usage: custody user add NAME --role ROLE [--password-stdin] | token NAME | list")
+		fmt.Fprintln(m.Stderr, "Usage: custody user add NAME --role ROLE [--password-stdin] | token NAME | list | password NAME | totp NAME [--disable] | unlock NAME")
 		return errUsage
 	}
 	sub := args[0]
+	if run, ok := m.userSubcommands()[sub]; ok { // users.go
+		return run(ctx, args[1:])
+	}
 	if sub != "list" && sub != "add" && sub != "token" {
-		fmt.Fprintf(m.Stderr, "custody user: unknown subcommand %q (add, token, list)\n", sub)
+		fmt.Fprintf(m.Stderr, "custody user: unknown subcommand %q (add, token, list, password, totp, unlock)\n", sub)
 		return errUsage
 	}
 	fs, data, as := m.flags("user "+sub, "")

@@ -20,11 +20,13 @@ import (
 )
 
 func (m *Main) cmdServe(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("serve", "[--addr 127.0.0.1:8080]")
+	fs, data, _ := m.flags("serve", "[--addr 127.0.0.1:8080] [--secure-cookies]")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	secure := fs.Bool("secure-cookies", false, "mark cookies Secure even on plain HTTP: behind a proxy that terminates TLS")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	m.secureCookies = *secure
 	st, err := m.open(ctx, *data)
 	if err != nil {
 		return err
@@ -44,7 +46,10 @@ func (m *Main) serve(ctx context.Context, st *store, addr string) error {
 	}
 	// The JSON API and the public log beside the web application, which
 	// has every other path.
-	app, err := web.New(st.svc, web.Config{Logger: logger, UploadDir: filepath.Join(st.dir, "uploads"), Now: m.Now})
+	// Sign-in attempts are limited per client address and locked names
+	// refused, in the store, so that the limits hold across nodes.
+	app, err := web.New(st.svc, web.Config{Logger: logger, UploadDir: filepath.Join(st.dir, "uploads"), Now: m.Now,
+		Secure: m.secureCookies, SignInGuard: st.svc.SignInGuard})
 	if err != nil {
 		ln.Close()
 		return err
@@ -76,6 +81,9 @@ func (m *Main) serve(ctx context.Context, st *store, addr string) error {
 			case <-t.C:
 				if err := app.Clean(ctx); err != nil && ctx.Err() == nil {
 					logger.Error("clean up uploads", "err", err)
+				}
+				if err := st.svc.SweepSignIn(ctx); err != nil && ctx.Err() == nil {
+					logger.Error("sweep sign-in state", "err", err)
 				}
 			}
 		}

@@ -128,11 +128,14 @@ func (s *Service) checkMembers(ctx context.Context, data []byte) error {
 		if m.User == "" {
 			continue
 		}
-		if _, err := s.cfg.DB.UserByID(ctx, m.User); err != nil {
-			if custody.ErrorCode(err) == custody.ENOTFOUND || !idRe.MatchString(m.User) {
-				return &custody.Error{Code: custody.EINVALID, Message: fmt.Sprintf("team.members[%d].user: no user %s", i, truncate(m.User, 40)),
-					Hint: "give the user's ID (custody user list)"}
-			}
+		_, err := s.cfg.DB.UserByName(ctx, m.User)
+		if custody.ErrorCode(err) == custody.ENOTFOUND {
+			_, err = s.cfg.DB.UserByID(ctx, m.User)
+		}
+		if custody.ErrorCode(err) == custody.ENOTFOUND {
+			return &custody.Error{Code: custody.EINVALID, Message: fmt.Sprintf("team.members[%d].user: no user %s", i, truncate(m.User, 40)),
+				Hint: "give the user's name or ID (custody user list)"}
+		} else if err != nil {
 			return err
 		}
 	}

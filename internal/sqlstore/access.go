@@ -114,8 +114,20 @@ func (db *DB) setCompartments(ctx context.Context, ap *applier, p custody.Record
 			}
 		}
 	case custody.KindTeam:
+		var ids []string
 		for _, u := range f.Members {
-			if err := ap.insert(ctx, "grants", "user_id, compartment, source", u, p.ID, p.ID); err != nil {
+			var id string
+			err := ap.queryRow(ctx, `SELECT id FROM users WHERE id = ? OR name = ?`, []any{u, u}, &id)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // written before the check existed: grants nothing
+			} else if err != nil {
+				return fmt.Errorf("read team member: %w", err)
+			}
+			if slices.Contains(ids, id) {
+				continue
+			}
+			ids = append(ids, id)
+			if err := ap.insert(ctx, "grants", "user_id, compartment, source", id, p.ID, p.ID); err != nil {
 				return fmt.Errorf("insert team grant: %w", err)
 			}
 		}

@@ -49,6 +49,7 @@ type DB struct {
 	read    *sql.DB
 	app     *appender
 	now     func() time.Time
+	sealer  Sealer // nil: payloads are stored as they are
 }
 
 // Options configure Open.
@@ -57,12 +58,15 @@ type Options struct {
 	Now func() time.Time
 	// MaxBatch bounds the entries committed in one transaction (default 4096).
 	MaxBatch int
+	// Sealer, if set, encrypts the private payloads of log entries at rest
+	// (see Sealer); nil stores them as they are.
+	Sealer Sealer
 }
 
 // Open opens (and migrates) the database named by dsn: a "postgres://" or
 // "postgresql://" URL, or a SQLite file path (optionally "sqlite:PATH").
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
-	db := &DB{now: opt.Now}
+	db := &DB{now: opt.Now, sealer: opt.Sealer}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -178,11 +182,14 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
+	replay := false
 	for i, name := range names {
 		version := i + 1
-		if err := db.migrateOne(ctx, version, name); err != nil {
+		applied, err := db.migrateOne(ctx, version, name)
+		if err != nil {
 			return err
 		}
+		replay = replay || applied && replayAfter[name]
 	}
 	var newest int
 	if err := db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
@@ -193,41 +200,59 @@ func (db *DB) migrate(ctx context.Context) error {
 			Message: fmt.Sprintf("the database has schema version %d; this build of custody knows up to %d", newest, len(names)),
 			Hint:    "upgrade custody"}
 	}
+	if replay {
+		// New index tables derive from entries already in the log: fill
+		// them the one way the index is ever written, by replaying it.
+		var size uint64
+		if err := db.write.QueryRowContext(ctx, `SELECT size FROM log_seq WHERE id = 1`).Scan(&size); err != nil {
+			return fmt.Errorf("read log size: %w", err)
+		}
+		if size > 0 {
+			if err := db.Replay(ctx, nil); err != nil {
+				return fmt.Errorf("rebuild the index after migrating: %w", err)
+			}
+		}
+	}
 	return nil
 }
 
-func (db *DB) migrateOne(ctx context.Context, version int, name string) error {
+// replayAfter names the migrations that add index tables derived from
+// existing entries: applying one to a store that has entries replays the
+// log into the index.
+var replayAfter = map[string]bool{"0005_access.sql": true}
+
+func (db *DB) migrateOne(ctx context.Context, version int, name string) (bool, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("migration %s: %w", name, err)
+		return false, fmt.Errorf("migration %s: %w", name, err)
 	}
 	defer tx.Rollback()
 	if db.dialect == Postgres {
 		// Serialise migrations across nodes starting at once.
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7217001)`); err != nil {
-			return fmt.Errorf("migration lock: %w", err)
+			return false, fmt.Errorf("migration lock: %w", err)
 		}
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, db.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
-		return fmt.Errorf("migration %s: %w", name, err)
+		return false, fmt.Errorf("migration %s: %w", name, err)
 	}
 	if n > 0 {
-		return nil
+		return false, nil
 	}
 	body, err := fs.ReadFile(migrationFS, "migrations/"+db.dialect+"/"+name)
 	if err != nil {
-		return fmt.Errorf("migration %s: %w", name, err)
+		return false, fmt.Errorf("migration %s: %w", name, err)
 	}
 	for _, stmt := range splitStatements(string(body)) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
+			return false, fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, custody.FormatTime(db.now())); err != nil {
-		return fmt.Errorf("migration %s: %w", name, err)
+		return false, fmt.Errorf("migration %s: %w", name, err)
 	}
-	return tx.Commit()
+	return true, tx.Commit()
 }
 
 // splitStatements splits a migration on semicolons at line ends, skipping

@@ -31,6 +31,7 @@ type Appended struct {
 type appendReq struct {
 	ctx     context.Context
 	entries []Pending
+	sealed  [][]byte // the payloads as stored, if sealed; else nil
 	done    chan appendResult
 }
 
@@ -116,7 +117,13 @@ func (db *DB) Append(ctx context.Context, entries ...Pending) ([]Appended, error
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	r := &appendReq{ctx: ctx, entries: entries, done: make(chan appendResult, 1)}
+	// Payloads are sealed here, by the callers' goroutines in parallel,
+	// rather than in the single sequencing loop.
+	sealed, err := db.sealPayloads(entries)
+	if err != nil {
+		return nil, err
+	}
+	r := &appendReq{ctx: ctx, entries: entries, sealed: sealed, done: make(chan appendResult, 1)}
 	// The read lock keeps close from stopping the loop between the closed
 	// check and the send; the loop keeps draining reqs until stop is
 	// closed, so a send blocked on a full queue does not block close forever.
@@ -233,6 +240,11 @@ func (a *appender) attempt(batch []*appendReq, careful bool) ([]appendResult, er
 			continue
 		}
 		results[i].out = out
+		if r.sealed != nil {
+			for j := range recs {
+				recs[j].Payload = r.sealed[j]
+			}
+		}
 		rows = append(rows, recs...)
 		next += uint64(len(recs))
 	}
@@ -334,7 +346,11 @@ func (db *DB) insertEntries(ctx context.Context, tx *sql.Tx, rows []custody.LogR
 				q.WriteByte(',')
 			}
 			q.WriteString("(?, ?, ?)")
-			args = append(args, r.Index, r.Leaf, r.Payload)
+			payload, err := db.storedPayload(r.Payload)
+			if err != nil {
+				return err
+			}
+			args = append(args, r.Index, r.Leaf, payload)
 		}
 		if _, err := tx.ExecContext(ctx, db.rebind(q.String()), args...); err != nil {
 			return fmt.Errorf("insert log entries: %w", err)
@@ -353,7 +369,10 @@ func (db *DB) LogSize(ctx context.Context) (uint64, error) {
 	return n, nil
 }
 
-// Records returns the sequenced entries with from <= index < to, in order.
+// Records returns the sequenced entries with from <= index < to, in order,
+// with their payloads in plaintext (opened if the store seals them).
+// Errors: ETAMPERED (a sealed payload fails authentication), and an error
+// naming the data key if one is missing.
 func (db *DB) Records(ctx context.Context, from, to uint64) ([]custody.LogRecord, error) {
 	return db.records(ctx, db.read, from, to)
 }
@@ -373,6 +392,10 @@ func (db *DB) records(ctx context.Context, q querier, from, to uint64) ([]custod
 		var r custody.LogRecord
 		if err := rows.Scan(&r.Index, &r.Leaf, &r.Payload); err != nil {
 			return nil, fmt.Errorf("read log entry: %w", err)
+		}
+		var err error
+		if r.Payload, err = db.openPayload(r.Index, r.Payload); err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}

@@ -155,7 +155,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.reviewer, _, err = e.svc.CreateUser(ctx, e.admin, "court", custody.RoleReviewer, reviewerPassword)
+		e.reviewer, _, err = e.svc.CreateUser(ctx, e.admin, "court", custody.RoleAnalyst, reviewerPassword)
 		if err != nil {
 			t.Fatal(err)
 		}
