@@ -340,11 +340,11 @@ type RecordFacts struct {
 	Localities                                                           []string // team coverage
 	// Members are the user accounts (names or IDs) of a team's members:
 	// each is granted the team's compartment.
-	Members  []string
+	Members []string
 	// Protection is a protected witness's protection level ("low",
 	// "medium", "high"); empty for everyone else.
 	Protection string
-	Warnings []string // accepted, but worth a look
+	Warnings   []string // accepted, but worth a look
 }
 
 // ParseRecordData decodes data strictly (no unknown fields, no trailing
