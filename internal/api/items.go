@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/custody-dev/custody"
 	"github.com/custody-dev/custody/internal/httpx"
@@ -99,7 +100,7 @@ func bodyErr(err error) error {
 
 func fillIntake(req *custody.IntakeRequest, f map[string]string) error {
 	known := map[string]bool{"name": true, "case": true, "collector": true, "collected_at": true, "lat": true, "lon": true,
-		"description": true, "kind": true, "seal": true, "location": true, "device_time": true}
+		"description": true, "kind": true, "seal": true, "location": true, "device_time": true, "compartments": true}
 	for k := range f {
 		if !known[k] {
 			return custody.Errorf(custody.EINVALID, "unknown field %q", k)
@@ -107,6 +108,7 @@ func fillIntake(req *custody.IntakeRequest, f map[string]string) error {
 	}
 	req.Case, req.Collector, req.CollectedAt = f["case"], f["collector"], f["collected_at"]
 	req.Description, req.Kind, req.Seal, req.Location, req.DeviceTime = f["description"], f["kind"], f["seal"], f["location"], f["device_time"]
+	req.Compartments = splitList(f["compartments"])
 	for _, c := range []struct {
 		name string
 		dst  **float64
@@ -328,4 +330,15 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, name, cache
 	w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin") // the public log is for anyone to fetch
 	w.Header().Set("Content-Length", fmt.Sprint(len(data)))
 	w.Write(data)
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }

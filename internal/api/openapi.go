@@ -628,6 +628,7 @@ func operations() []operation {
 		qp("seal", "seal number of a physical item", jsonObj{"type": "string"}),
 		qp("location", "storage location of a physical item", jsonObj{"type": "string"}),
 		qp("device_time", "the device's clock, RFC 3339", jsonObj{"type": "string", "format": "date-time"}),
+		qp("compartments", "cases and teams (record IDs, comma-separated) the item goes in; default: the uploader's teams", jsonObj{"type": "string"}),
 	}
 	multipartFields := jsonObj{}
 	for _, p := range itemQuery {
@@ -741,6 +742,7 @@ func operations() []operation {
 				query: []param{
 					qp("reason", "why the record is made (logged)", jsonObj{"type": "string"}),
 					qp("device_time", "the device's clock when the record was made offline, RFC 3339", jsonObj{"type": "string", "format": "date-time"}),
+					qp("compartments", "cases and teams (record IDs, comma-separated) the record goes in; default: the writer's teams", jsonObj{"type": "string"}),
 				},
 				body: jsonBody("the record's data", ref(data)), status: 201, result: jsonBody("the record, with any warnings", ref(name+"Record")),
 				errors: []int{400, 403, 404, 409, 413}},

@@ -207,7 +207,7 @@ func (s *Server) kindRecord(r *http.Request, k kindPath, id string) (*custody.Re
 // reason and the device's clock, if any, come in the query string.
 func (s *Server) createRecord(k kindPath) func(http.ResponseWriter, *http.Request, *custody.User) {
 	return func(w http.ResponseWriter, r *http.Request, u *custody.User) {
-		q, err := queryParams(r, "reason", "device_time")
+		q, err := queryParams(r, "reason", "device_time", "compartments")
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -226,7 +226,7 @@ func (s *Server) createRecord(k kindPath) func(http.ResponseWriter, *http.Reques
 			return
 		}
 		recs, err := s.svc.CreateRecords(r.Context(), u, []custody.RecordInput{{Kind: k.kind, Data: data,
-			Reason: q.Get("reason"), DeviceTime: q.Get("device_time")}})
+			Reason: q.Get("reason"), DeviceTime: q.Get("device_time"), Compartments: splitList(q.Get("compartments"))}})
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -16,15 +16,21 @@ import (
 )
 
 func (m *Main) cmdInit(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("init", "[--data DIR] [--db postgres://...] [--blobs s3://...]")
+	fs, data, _ := m.flags("init", "[--data DIR] [--db postgres://...] [--blobs s3://...] [--encrypt=false] [--backup-recipient age1...]")
 	db := fs.String("db", "", "database: a postgres:// URL (default: SQLite inside the store)")
 	blobs := fs.String("blobs", "", "blob storage: an s3:// URL (default: files inside the store)")
 	name := fs.String("name", "", "a name for this store, e.g. the team's")
 	admin := fs.String("admin", "admin", "name of the first administrator")
+	encrypt := fs.Bool("encrypt", true, "encrypt evidence files and the log's private payloads at rest, with keys kept in DIR/keys (see docs/keys.md)")
+	var backup stringList
+	fs.Var(&backup, "backup-recipient", "also encrypt to this age public key (age1...), whose private key you keep offline; repeatable")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := initStore(ctx, *data, *db, *blobs, *name, m.Now, m.logger())
+	if !*encrypt && len(backup) > 0 {
+		return &custody.Error{Code: custody.EINVALID, Message: "--backup-recipient needs an encrypted store", Hint: "drop --encrypt=false"}
+	}
+	st, err := initStore(ctx, *data, initOptions{db: *db, blobs: *blobs, name: *name, encrypt: *encrypt, backup: backup}, m.Now, m.logger())
 	if err != nil {
 		return err
 	}
@@ -37,7 +43,17 @@ func (m *Main) cmdInit(ctx context.Context, args []string) error {
 	if _, err := st.svc.Publish(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "created store %s in %s\nverifier key: %s\nAPI token of %s (shown once):\n", st.cfg.StoreID, *data, st.cfg.VerifierKey, *admin)
+	fmt.Fprintf(m.Stderr, "created store %s in %s\nverifier key: %s\n", st.cfg.StoreID, *data, st.cfg.VerifierKey)
+	if st.ring != nil {
+		fmt.Fprintf(m.Stderr, "encryption: on; the keys are in %s\n", st.ring.Dir())
+		if len(backup) == 0 {
+			fmt.Fprintf(m.Stderr, "  back them up now, apart from the store: custody keys backup --data %s --out /media/usb/custody-keys\n"+
+				"  without them the evidence cannot be read by anyone (docs/keys.md)\n", *data)
+		}
+	} else {
+		fmt.Fprintln(m.Stderr, "encryption: off (--encrypt=false): protect the store's disk and backups by other means")
+	}
+	fmt.Fprintf(m.Stderr, "API token of %s (shown once):\n", *admin)
 	fmt.Fprintln(m.Stdout, token)
 	return nil
 }
@@ -64,6 +80,7 @@ func (m *Main) cmdAdd(ctx context.Context, args []string) error {
 	kind := fs.String("kind", custody.KindDigital, "digital, or physical (FILE is then an optional photo of the object)")
 	seal := fs.String("seal", "", "seal number of a physical item")
 	location := fs.String("location", "", "storage location of a physical item")
+	compartments := fs.String("compartment", "", "cases and teams (record IDs, comma-separated) the items go in; default: your teams")
 	asJSON := fs.Bool("json", false, "print the items as JSON")
 	files, err := parse(fs, args)
 	if err != nil {
@@ -99,7 +116,7 @@ func (m *Main) cmdAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	req := custody.IntakeRequest{Kind: *kind, Case: *caseID, Collector: *collector, CollectedAt: *collectedAt, Lat: la, Lon: lo,
-		Description: *desc, Seal: *seal, Location: *location}
+		Description: *desc, Seal: *seal, Location: *location, Compartments: splitList(*compartments)}
 	var items []*custody.Item
 	if len(files) == 0 { // a physical item without a photo
 		it, err := st.svc.Intake(ctx, actor, req)
@@ -476,7 +493,7 @@ func (m *Main) cmdRebuild(ctx context.Context, args []string) error {
 
 func (m *Main) cmdUser(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(m.Stderr, "Usage: custody user add NAME --role ROLE [--password-stdin] | token NAME | list | password NAME | totp NAME [--disable] | unlock NAME")
+		fmt.Fprintln(m.Stderr, "Usage: custody user add NAME --role ROLE [--password-stdin] | token NAME | list | password NAME | totp NAME [--disable] | unlock NAME | clearance NAME [LEVEL]")
 		return errUsage
 	}
 	sub := args[0]
@@ -484,7 +501,7 @@ func (m *Main) cmdUser(ctx context.Context, args []string) error {
 		return run(ctx, args[1:])
 	}
 	if sub != "list" && sub != "add" && sub != "token" {
-		fmt.Fprintf(m.Stderr, "custody user: unknown subcommand %q (add, token, list, password, totp, unlock)\n", sub)
+		fmt.Fprintf(m.Stderr, "custody user: unknown subcommand %q (add, token, list, password, totp, unlock, clearance)\n", sub)
 		return errUsage
 	}
 	fs, data, as := m.flags("user "+sub, "")
@@ -547,4 +564,15 @@ func (m *Main) cmdUser(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stderr, "API token of %s (shown once; use as Authorization: Bearer TOKEN):\n", pos[0])
 	fmt.Fprintln(m.Stdout, token)
 	return nil
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -166,7 +166,8 @@ func (m *Main) cmdRecord(ctx context.Context, args []string) error {
 }
 
 func (m *Main) recordCreate(ctx context.Context, args []string) error {
-	fs, data, as := m.flags("record create", "KIND [--data-file FILE | JSON on standard input] [--reason TEXT] [--json]")
+	fs, data, as := m.flags("record create", "KIND [--data-file FILE | JSON on standard input] [--reason TEXT] [--compartment IDS] [--json]")
+	compartments := fs.String("compartment", "", "cases and teams (record IDs, comma-separated) the record goes in; default: your teams")
 	dataFile := fs.String("data-file", "", "the record's data as JSON (default, or -: standard input)")
 	reason := fs.String("reason", "", "a note recorded with the change")
 	asJSON := fs.Bool("json", false, "print the record as JSON")
@@ -186,7 +187,7 @@ func (m *Main) recordCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return m.createRecord(ctx, *data, *as, custody.RecordInput{Kind: pos[0], Data: raw, Reason: *reason}, *asJSON)
+	return m.createRecord(ctx, *data, *as, custody.RecordInput{Kind: pos[0], Data: raw, Reason: *reason, Compartments: splitList(*compartments)}, *asJSON)
 }
 
 // userNames maps user IDs to names, for people reading history.

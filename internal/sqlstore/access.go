@@ -39,8 +39,12 @@ func (s *Scope) cond(idCol, kindCol string) (string, []any) {
 		parts = append(parts, kindCol+" = 'locality'")
 	}
 	if len(s.Compartments) > 0 {
+		// "|| ''" makes the membership test an expression: SQLite would
+		// otherwise seek the primary key once per granted compartment for
+		// every row; this way it reads the subject's few rows once and
+		// tests each against the list.
 		parts = append(parts, "EXISTS (SELECT 1 FROM compartments c WHERE c.subject = "+idCol+
-			" AND c.compartment IN ("+placeholders(len(s.Compartments))+"))")
+			" AND c.compartment || '' IN ("+placeholders(len(s.Compartments))+"))")
 		for _, c := range s.Compartments {
 			args = append(args, c)
 		}
