@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"sort"
@@ -39,6 +40,9 @@ type Main struct {
 	// secureCookies marks the web application's cookies Secure on plain
 	// HTTP too (serve --secure-cookies, behind a TLS-terminating proxy).
 	secureCookies bool
+	// trustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (serve --trusted-proxy).
+	trustedProxies []netip.Prefix
 }
 
 // Run runs the custody command with args (without the program name) and
@@ -84,8 +88,9 @@ func commands() map[string]command {
 		"log":      {"checkpoint | key | proof ITEM: the tamper-evident log", (*Main).cmdLog},
 		"verify":   {"check the whole store: blobs, log, checkpoints, index", (*Main).cmdVerify},
 		"rebuild":  {"recreate the database from the log and blobs", (*Main).cmdRebuild},
+		"keys":     {"list | rotate | add-recipient | backup | reencrypt: the keys of an encrypted store", (*Main).cmdKeys},
 		"serve":    {"serve the API and the public log", (*Main).cmdServe},
-		"user":     {"add | token | list | password | totp | unlock: users, passwords, second factors", (*Main).cmdUser},
+		"user":     {"add | token | list | password | totp | unlock | clearance: users, passwords, second factors, clearances", (*Main).cmdUser},
 		"session":  {"list | revoke: web sessions", (*Main).cmdSession},
 		"token":    {"create | list | revoke: scoped, expiring API tokens", (*Main).cmdToken},
 		"version":  {"print the version", (*Main).cmdVersion},
@@ -97,6 +102,12 @@ func commands() map[string]command {
 		"stats":    {"the investigation's figures, overall or for a locality", (*Main).cmdStats},
 		"import":   {"import records from CSV, JSON or GeoJSON", (*Main).cmdImport},
 		"case":     {"matrix CASE: a case's charges, element by element: support and gaps", (*Main).cmdCase},
+
+		// Access control (internal/cli/access.go).
+		"grant":  {"USER CASE_OR_TEAM [--revoke]: give a user a case's or team's compartment, or take it back", (*Main).cmdGrant},
+		"grants": {"USER: the cases and teams a user holds", (*Main).cmdGrants},
+		"access": {"RECORD_OR_ITEM: who read it (administrators)", (*Main).cmdAccess},
+		"reveal": {"RECORD --reason TEXT: show a protected witness's identity (logged)", (*Main).cmdReveal},
 
 		// Court bundles (internal/cli/export.go).
 		"export":        {"write a court bundle of a case: files, metadata, proofs, custody, report", (*Main).cmdExport},

@@ -121,7 +121,7 @@ func (m *Main) printMatrix(mx *custody.CaseMatrix, names map[string]string) erro
 			}
 			lead := fmt.Sprintf("%s\t%s\t%s\t", clean(el.Element, 40), clean(el.Kind, 20), gap)
 			if len(el.Support) == 0 {
-				fmt.Fprintf(w, "%s(none)\t\t\t\n", lead)
+				fmt.Fprintf(w, "%s(none)\n", lead)
 				continue
 			}
 			for i, sp := range el.Support {

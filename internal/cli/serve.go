@@ -20,13 +20,18 @@ import (
 )
 
 func (m *Main) cmdServe(ctx context.Context, args []string) error {
-	fs, data, _ := m.flags("serve", "[--addr 127.0.0.1:8080] [--secure-cookies]")
+	fs, data, _ := m.flags("serve", "[--addr 127.0.0.1:8080] [--secure-cookies] [--trusted-proxy CIDR,...]")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	secure := fs.Bool("secure-cookies", false, "mark cookies Secure even on plain HTTP: behind a proxy that terminates TLS")
+	proxies := fs.String("trusted-proxy", "", "reverse proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	m.secureCookies = *secure
+	var err error
+	if m.trustedProxies, err = parseTrustedProxies(*proxies); err != nil {
+		return err
+	}
 	st, err := m.open(ctx, *data)
 	if err != nil {
 		return err
@@ -61,7 +66,7 @@ func (m *Main) serve(ctx context.Context, st *store, addr string) error {
 	mux.Handle("/healthz", apiHandler)
 	mux.Handle("/", app)
 	srv := &http.Server{
-		Handler:           httpx.SecurityHeaders(mux, httpx.Options{}), // every response: CSP, nosniff, frame and cache policy
+		Handler:           httpx.SecurityHeaders(fromProxies(mux, m.trustedProxies), httpx.Options{}), // every response: CSP, nosniff, frame and cache policy
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
@@ -148,7 +153,9 @@ func rebuildStore(ctx context.Context, st *store, progress evidence.Progress, no
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(tmp + suffix)
 	}
-	fresh, err := sqlstore.Open(ctx, tmp, sqlstore.Options{Now: now})
+	// The same keys: the rebuilt database seals payloads as the store does.
+	sealer := st.db.Sealer()
+	fresh, err := sqlstore.Open(ctx, tmp, sqlstore.Options{Now: now, Sealer: sealer})
 	if err != nil {
 		return 0, err
 	}
@@ -183,6 +190,6 @@ func rebuildStore(ctx context.Context, st *store, progress evidence.Progress, no
 		return 0, fmt.Errorf("swap in rebuilt database: %w", err)
 	}
 	// Reopen so that the caller's Close works on a live handle.
-	st.db, err = sqlstore.Open(ctx, p, sqlstore.Options{Now: now})
+	st.db, err = sqlstore.Open(ctx, p, sqlstore.Options{Now: now, Sealer: sealer})
 	return n, err
 }

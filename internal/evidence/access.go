@@ -86,13 +86,26 @@ func (s *Service) visible(ctx context.Context, v *view, what, id string) error {
 	return nil
 }
 
-// redactor returns the redactor of every protected witness.
+// redactor returns the redactor of every protected witness: built again
+// only when a person record has changed since (one indexed MAX per call
+// otherwise), so that a store with thousands of protected witnesses pays
+// for them once, not on every read.
 func (s *Service) redactor(ctx context.Context) (*sqlstore.Redactor, error) {
+	v, err := s.cfg.DB.IdentityVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.redMu.Lock()
+	defer s.redMu.Unlock()
+	if s.red != nil && s.redVersion == v {
+		return s.red, nil
+	}
 	ps, err := s.cfg.DB.ProtectedPersons(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return sqlstore.NewRedactor(ps, false), nil
+	s.red, s.redVersion = sqlstore.NewRedactor(ps, false), v
+	return s.red, nil
 }
 
 // redactRecord replaces protected identities in r (in place). A protected
@@ -114,6 +127,15 @@ func redactRecord(red *sqlstore.Redactor, r *custody.Record) error {
 			}
 			r.Data = d
 		}
+		return nil
+	}
+	return redactMentions(red, r)
+}
+
+// redactMentions replaces every mention of a protected name in r's title
+// and data (in place).
+func redactMentions(red *sqlstore.Redactor, r *custody.Record) error {
+	if red.Empty() {
 		return nil
 	}
 	t, used := red.Text(r.Title)
@@ -341,8 +363,12 @@ func (s *Service) RevealRecord(ctx context.Context, actor *custody.User, id, rea
 	if _, err := s.cfg.DB.Append(ctx, p); err != nil {
 		return nil, err
 	}
+	// The identities revealed are shown; any other protected name the
+	// record mentions stays replaced. (Not redactRecord: a revealed
+	// witness's own record must not be reduced to its pseudonym, which
+	// the redactor's Level, shared by Without, would still ask for.)
 	out := *r
-	if err := redactRecord(red.Without(ids...), &out); err != nil {
+	if err := redactMentions(red.Without(ids...), &out); err != nil {
 		return nil, err
 	}
 	if lv, ok := red.Level[r.ID]; ok && r.Kind == custody.KindPerson {

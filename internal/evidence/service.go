@@ -58,6 +58,12 @@ type Service struct {
 	verifier note.Verifier
 	prover   *ledger.Prover
 	pubMu    sync.Mutex // one publisher per process; the DB lock orders processes
+
+	// red caches the redactor of protected witnesses for as long as no
+	// person record changes (sqlstore.DB.IdentityVersion).
+	redMu      sync.Mutex
+	red        *sqlstore.Redactor
+	redVersion uint64
 }
 
 var (

@@ -150,10 +150,10 @@ func TestContentRanges(t *testing.T) {
 		{"bytes=-10", "", 206, d[size-10:], fmt.Sprintf("bytes %d-%d/%d", size-10, size-1, size)},
 		{"bytes=-999999", "", 206, d, fmt.Sprintf("bytes 0-%d/%d", size-1, size)},
 		{"bytes=199990-999999", "", 206, d[199990:], fmt.Sprintf("bytes 199990-%d/%d", size-1, size)},
-		{"bytes=0-1,5-6", "", 200, d, ""},      // several ranges: the whole
-		{"items=0-1", "", 200, d, ""},          // another unit: ignored
-		{"bytes=9-2", "", 200, d, ""},          // malformed: ignored
-		{"bytes=x-", "", 200, d, ""},           // malformed: ignored
+		{"bytes=0-1,5-6", "", 200, d, ""}, // several ranges: the whole
+		{"items=0-1", "", 200, d, ""},     // another unit: ignored
+		{"bytes=9-2", "", 200, d, ""},     // malformed: ignored
+		{"bytes=x-", "", 200, d, ""},      // malformed: ignored
 		{"bytes=200000-", "", 416, nil, "bytes */200000"},
 		{"bytes=-0", "", 416, nil, "bytes */200000"},
 		{"bytes=0-1", `"` + string(e.item.Blob) + `"`, 206, d[:2], fmt.Sprintf("bytes 0-1/%d", size)},

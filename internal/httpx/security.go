@@ -36,7 +36,7 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // picture-in-picture (the controls of the video preview). Each feature named
 // is one Chromium recognises (an unknown one logs an error in the console,
 // which the browser test fails on).
-const PermissionsPolicy = "accelerometer=(), autoplay=(), bluetooth=(), browsing-topics=(), camera=(), " +
+const PermissionsPolicy = "accelerometer=(), autoplay=(), browsing-topics=(), camera=(), " +
 	"display-capture=(), encrypted-media=(), fullscreen=(self), geolocation=(self), gyroscope=(), hid=(), " +
 	"idle-detection=(), local-fonts=(), magnetometer=(), microphone=(), midi=(), payment=(), " +
 	"picture-in-picture=(self), publickey-credentials-create=(), publickey-credentials-get=(), " +

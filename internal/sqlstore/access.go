@@ -156,18 +156,18 @@ func (db *DB) setItemCompartments(ctx context.Context, ap *applier, it custody.I
 
 // setIdentity projects a person's pseudonym and protection. The pseudonym
 // comes from the nonce of the first version and never changes.
-func (db *DB) setIdentity(ctx context.Context, ap *applier, p custody.RecordChange, f *custody.RecordFacts, created bool) error {
+func (db *DB) setIdentity(ctx context.Context, ap *applier, p custody.RecordChange, f *custody.RecordFacts, idx uint64, created bool) error {
 	if p.Kind != custody.KindPerson {
 		return nil
 	}
 	if created {
-		if err := ap.insert(ctx, "person_identity", "id, pseudonym, protection, name",
-			p.ID, custody.WitnessPseudonym(p.Nonce), f.Protection, f.Title); err != nil {
+		if err := ap.insert(ctx, "person_identity", "id, pseudonym, protection, name, log_index",
+			p.ID, custody.WitnessPseudonym(p.Nonce), f.Protection, f.Title, idx); err != nil {
 			return fmt.Errorf("insert person identity: %w", err)
 		}
 		return nil
 	}
-	if _, err := ap.exec(ctx, `UPDATE person_identity SET protection = ?, name = ? WHERE id = ?`, f.Protection, f.Title, p.ID); err != nil {
+	if _, err := ap.exec(ctx, `UPDATE person_identity SET protection = ?, name = ?, log_index = ? WHERE id = ?`, f.Protection, f.Title, idx, p.ID); err != nil {
 		return fmt.Errorf("update person identity: %w", err)
 	}
 	return nil
@@ -218,11 +218,11 @@ func (db *DB) searchableFacts(ctx context.Context, ap *applier, p custody.Record
 // projectAccess writes what a record's version means for access control
 // and search: its compartments, a person's identity row, and its
 // full-text row with protected identities withheld.
-func (db *DB) projectAccess(ctx context.Context, ap *applier, p custody.RecordChange, f *custody.RecordFacts, actor string, seq uint64, created bool) error {
+func (db *DB) projectAccess(ctx context.Context, ap *applier, p custody.RecordChange, f *custody.RecordFacts, actor string, idx, seq uint64, created bool) error {
 	if err := db.setCompartments(ctx, ap, p, f, actor, created); err != nil {
 		return err
 	}
-	if err := db.setIdentity(ctx, ap, p, f, created); err != nil {
+	if err := db.setIdentity(ctx, ap, p, f, idx, created); err != nil {
 		return err
 	}
 	title, text, err := db.searchableFacts(ctx, ap, p, f, created)
@@ -417,6 +417,17 @@ func (db *DB) Visible(ctx context.Context, s *Scope, id string) (bool, error) {
 // ProtectedPerson is a protected witness whose identity outputs withhold.
 type ProtectedPerson struct {
 	ID, Pseudonym, Protection, Name string
+}
+
+// IdentityVersion changes whenever a person record changes (and so
+// whenever the protected identities may have): the log index of the
+// newest person version.
+func (db *DB) IdentityVersion(ctx context.Context) (uint64, error) {
+	var v uint64
+	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(log_index), 0) FROM person_identity`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read identity version: %w", err)
+	}
+	return v, nil
 }
 
 // ProtectedPersons returns every protected witness.

@@ -60,7 +60,7 @@ func (db *DB) applyRecord(ctx context.Context, ap *applier, idx uint64, e custod
 		if err := db.insertVersion(ctx, ap, p, change, e, idx); err != nil {
 			return err
 		}
-		return db.projectAccess(ctx, ap, p, f, e.Actor, idx, true)
+		return db.projectAccess(ctx, ap, p, f, e.Actor, idx, idx, true)
 	}
 
 	var cur struct {
@@ -118,7 +118,7 @@ func (db *DB) applyRecord(ctx context.Context, ap *applier, idx uint64, e custod
 	if err := db.insertVersion(ctx, ap, p, change, e, idx); err != nil {
 		return err
 	}
-	return db.projectAccess(ctx, ap, p, f, e.Actor, cur.seq, false)
+	return db.projectAccess(ctx, ap, p, f, e.Actor, idx, cur.seq, false)
 }
 
 func lat(f *custody.RecordFacts) any {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/custody-dev/custody/internal/locality"
@@ -20,6 +21,9 @@ import (
 // snippets) and court bundles.
 type Redactor struct {
 	subs []substitution // longest first
+	// byFirst indexes subs by the folded first word of what they find, so
+	// that Text reads a text once whatever the number of witnesses.
+	byFirst map[string][]substitution
 	// ByPerson maps a protected witness's record ID to its pseudonym.
 	ByPerson map[string]string
 	// Level maps a protected witness's record ID to its protection level.
@@ -54,7 +58,31 @@ func NewRedactor(ps []ProtectedPerson, ids bool) *Redactor {
 		}
 	}
 	slices.SortStableFunc(r.subs, func(a, b substitution) int { return len(b.find) - len(a.find) })
+	r.index()
 	return r
+}
+
+func (r *Redactor) index() {
+	r.byFirst = make(map[string][]substitution, len(r.subs))
+	for _, s := range r.subs { // longest first, in each list too
+		w := firstWord(s.find)
+		r.byFirst[w] = append(r.byFirst[w], s)
+	}
+}
+
+// isWord reports whether c is part of a word.
+func isWord(c rune) bool { return unicode.IsLetter(c) || unicode.IsDigit(c) || c == '\'' || c == '’' }
+
+// firstWord returns the folded first word of s.
+func firstWord(s string) string {
+	end := len(s)
+	for i, c := range s {
+		if !isWord(c) {
+			end = i
+			break
+		}
+	}
+	return strings.ToLower(s[:end])
 }
 
 // Empty reports whether there is nothing to redact.
@@ -69,6 +97,7 @@ func (r *Redactor) Without(ids ...string) *Redactor {
 			out.subs = append(out.subs, s)
 		}
 	}
+	out.index()
 	return out
 }
 
@@ -78,29 +107,52 @@ func (r *Redactor) Text(s string) (string, []string) {
 	if r.Empty() {
 		return s, nil
 	}
+	// One pass: at each word's start, the substitutions whose first word
+	// it is are tried, longest first; a match must end at a word's end.
 	var used []string
-	for _, sub := range r.subs {
-		var out strings.Builder
-		rest, hit := s, false
-		for rest != "" {
-			n := prefixFold(rest, sub.find)
-			if n > 0 {
+	var out strings.Builder
+	last, prevWord := 0, false
+	for i := 0; i < len(s); {
+		c, size := utf8.DecodeRuneInString(s[i:])
+		word := isWord(c)
+		if word && !prevWord {
+			if sub, n := r.matchAt(s[i:]); n > 0 {
+				out.WriteString(s[last:i])
 				out.WriteString(sub.pseudonym)
-				rest, hit = rest[n:], true
+				if !slices.Contains(used, sub.pseudonym) {
+					used = append(used, sub.pseudonym)
+				}
+				i += n
+				last = i
+				prevWord = true
 				continue
 			}
-			_, size := utf8.DecodeRuneInString(rest)
-			out.WriteString(rest[:size])
-			rest = rest[size:]
 		}
-		if hit {
-			s = out.String()
-			if !slices.Contains(used, sub.pseudonym) {
-				used = append(used, sub.pseudonym)
-			}
-		}
+		prevWord = word
+		i += size
 	}
-	return s, used
+	if len(used) == 0 {
+		return s, nil
+	}
+	out.WriteString(s[last:])
+	return out.String(), used
+}
+
+// matchAt returns the substitution that matches at the start of s, and
+// the length it covers.
+func (r *Redactor) matchAt(s string) (substitution, int) {
+	cands := r.byFirst[firstWord(s)]
+	for _, sub := range cands {
+		n := prefixFold(s, sub.find)
+		if n == 0 {
+			continue
+		}
+		if c, _ := utf8.DecodeRuneInString(s[n:]); n < len(s) && isWord(c) {
+			continue // "Іван" is no match in "Іванович"
+		}
+		return sub, n
+	}
+	return substitution{}, 0
 }
 
 // prefixFold returns the length of the prefix of s that equals find under

@@ -200,7 +200,14 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(proof, "Included in the log at index") || !strings.Contains(proof, "verified against the checkpoint of size") {
 		t.Errorf("proof status %q", proof)
 	}
-	loaded := run(t, ctx, "preview loaded", chromedp.Evaluate[bool](`document.querySelector("img.preview-media").complete && document.querySelector("img.preview-media").naturalWidth === 96`))
+	loaded := run(t, ctx, "preview loaded", chromedp.Evaluate[bool](`new Promise(function (resolve) {
+	  var i = document.querySelector("img.preview-media");
+	  var done = function () { resolve(i.complete && i.naturalWidth === 96); };
+	  if (i.complete) { done(); return; }
+	  i.addEventListener("load", done);
+	  i.addEventListener("error", done);
+	  setTimeout(done, 10000);
+	})`, chromedp.EvalAwaitPromise))
 	if !loaded {
 		t.Error("the preview image did not load")
 	}

@@ -5,14 +5,18 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -34,6 +38,16 @@ const reportViolations = `document.addEventListener("securitypolicyviolation", f
 type problems struct {
 	mu   sync.Mutex
 	list []string
+	// content holds the statuses of the responses of items' content
+	// routes, by path.
+	content map[string][]int64
+}
+
+// contentStatuses returns the statuses of the responses of path.
+func (p *problems) contentStatuses(path string) []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.content[path]
 }
 
 func (p *problems) add(s string) {
@@ -53,6 +67,18 @@ func (p *problems) take() []string {
 
 func (p *problems) listen(ev any) {
 	switch e := ev.(type) {
+	case *network.EventResponseReceived:
+		if e.Response == nil {
+			return
+		}
+		if u, err := url.Parse(e.Response.URL); err == nil && strings.HasSuffix(u.Path, "/content") {
+			p.mu.Lock()
+			if p.content == nil {
+				p.content = map[string][]int64{}
+			}
+			p.content[u.Path] = append(p.content[u.Path], e.Response.Status)
+			p.mu.Unlock()
+		}
 	case *log.EventEntryAdded:
 		en := e.Entry
 		if en == nil {
@@ -93,7 +119,8 @@ func (p *problems) listen(ev any) {
 // server sends (httpx.ContentSecurityPolicy, Permissions-Policy, the
 // sandboxing policies of an item's content) and fails on any violation or
 // script error: the policy is proven not to break the application. It
-// also plays and seeks an audio preview, which needs byte ranges.
+// also loads and seeks an audio preview, and checks that the media
+// element's requests were answered with a byte range (206).
 func TestBrowserCSP(t *testing.T) {
 	ctx := browser(t)
 	e := newEnv(t, envOptions{tus: true, realClock: true})
@@ -111,6 +138,7 @@ func TestBrowserCSP(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	shots := screenshots(t)
 	var pr problems
 	if err := chromedp.Listen(ctx, pr.listen); err != nil {
 		t.Fatal(err)
@@ -153,16 +181,25 @@ func TestBrowserCSP(t *testing.T) {
 	}
 	for _, p := range pages {
 		step(t, ctx, p.name, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.ready)))
-		if p.name == "item with a PDF" {
+		switch p.name {
+		case "case matrix":
+			shot(t, ctx, shots, "20-case-matrix")
+		case "item with a PDF":
 			time.Sleep(2 * time.Second) // the viewer loads in its frame
+			shot(t, ctx, shots, "22-item-pdf")
+		case "item with a photo":
+			if ok := run(t, ctx, "photo preview", chromedp.Evaluate[bool](`new Promise(function (resolve) {
+			  var i = document.querySelector("img.preview-media");
+			  var done = function () { resolve(i.complete && i.naturalWidth === 96); };
+			  if (i.complete) { done(); return; }
+			  i.addEventListener("load", done);
+			  i.addEventListener("error", done);
+			  setTimeout(done, 10000);
+			})`, chromedp.EvalAwaitPromise)); !ok {
+				t.Error("the photo preview did not load under the content's policy")
+			}
 		}
 		check(p.name)
-	}
-	if ok := run(t, ctx, "photo preview", chromedp.Evaluate[bool](`(function () {
-	  var i = document.querySelector("img.preview-media");
-	  return !!i && i.complete && i.naturalWidth === 96;
-	})()`)); !ok {
-		t.Error("the photo preview did not load under the content's policy")
 	}
 
 	// The audio preview: metadata, then a seek, which the browser does
@@ -184,6 +221,10 @@ func TestBrowserCSP(t *testing.T) {
 	if len(seek) != 3 || math.Abs(seek[0]-4) > 0.1 || seek[1] < 3.9 || math.Abs(seek[2]-3) > 0.1 {
 		t.Errorf("audio preview: duration, seekable end, position after the seek = %v; want 4, 4, 3", seek)
 	}
+	// The media element asked for a range, and got one.
+	if sts := pr.contentStatuses("/items/" + audio.ID + "/content"); !slices.Contains(sts, http.StatusPartialContent) {
+		t.Errorf("the audio preview's requests were answered %v, want 206 Partial Content", sts)
+	}
 	check("item with audio")
 
 	// An upload, with its hashing and tus requests from script.
@@ -200,6 +241,7 @@ func TestBrowserCSP(t *testing.T) {
 	// Switching language, and the language's pages.
 	step(t, ctx, "Ukrainian", chromedp.Navigate(base+"/records/"+cs+"/matrix"),
 		chromedp.Click(chromedp.CSS(`.langs a[lang="uk"]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang="uk"] table.matrix-table`)))
+	shot(t, ctx, shots, "21-case-matrix-uk")
 	check("case matrix in Ukrainian")
 }
 

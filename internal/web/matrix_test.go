@@ -88,7 +88,7 @@ func TestCaseMatrixPage(t *testing.T) {
 	req.Header.Set("Accept-Language", "uk")
 	r = c.do(req)
 	wantStatus(t, r, http.StatusOK)
-	for _, want := range []string{"Матриця справи", "лише одне джерело", "Джерела, що підтверджують", `<html lang="uk">`} {
+	for _, want := range []string{"Матриця провадження", "лише одне джерело", "Джерела, що підтверджують", `<html lang="uk">`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("the Ukrainian matrix page lacks %q", want)
 		}

@@ -158,16 +158,23 @@ type recordPage struct {
 	UpdatedBy string
 	Saved     bool
 	Position  *mapInset
+	Access    recordAccess // protection, reveal, who read it (access.go)
 }
 
 // recordView shows a record: its data, links, related records and history.
 func (s *Server) recordView(w http.ResponseWriter, r *http.Request, c *reqCtx) {
-	ctx := r.Context()
-	rec, err := s.svc.Record(ctx, c.user, r.PathValue("id"))
+	rec, err := s.svc.Record(r.Context(), c.user, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
 	}
+	s.showRecord(w, r, c, http.StatusOK, rec, nil)
+}
+
+// showRecord renders the page of rec as read by the user (or as revealed
+// to it: see recordReveal).
+func (s *Server) showRecord(w http.ResponseWriter, r *http.Request, c *reqCtx, status int, rec *custody.Record, rs *revealState) {
+	ctx := r.Context()
 	_, facts, err := custody.ParseRecordData(rec.Kind, rec.Data)
 	if err != nil {
 		s.fail(w, r, c, err)
@@ -191,7 +198,7 @@ func (s *Server) recordView(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 	}
 	names := s.userNames(r, c)
 	d := recordPage{Record: rec, Sections: secs, Warnings: facts.Warnings, CreatedBy: names(rec.CreatedBy),
-		UpdatedBy: names(rec.UpdatedBy), Saved: r.URL.Query().Get("saved") == "1"}
+		UpdatedBy: names(rec.UpdatedBy), Saved: r.URL.Query().Get("saved") == "1", Access: s.recordAccess(r, c, rec, rs)}
 	var prev map[string]string
 	for i := len(hist) - 1; i >= 0; i-- {
 		v := hist[i]
@@ -278,7 +285,7 @@ func (s *Server) recordView(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 		s.fail(w, r, c, relErr)
 		return
 	}
-	s.render(w, r, c, http.StatusOK, "record", &page{Title: c.l.Kind(rec.Kind) + ": " + rec.Title, Nav: "records", Data: d})
+	s.render(w, r, c, status, "record", &page{Title: c.l.Kind(rec.Kind) + ": " + rec.Title, Nav: "records", Data: d})
 }
 
 func firstErr(errs ...error) error {
@@ -419,6 +426,10 @@ func (s *Server) recordEdit(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 		s.fail(w, r, c, custody.Errorf(custody.ECONFLICT, "%s", c.l.T("record.withdrawn_no_edit")))
 		return
 	}
+	if err := noEditRedacted(c, rec); err != nil {
+		s.fail(w, r, c, err)
+		return
+	}
 	vals, err := flatten(rec.Kind, rec.Data)
 	if err != nil {
 		s.fail(w, r, c, err)
@@ -434,6 +445,10 @@ func (s *Server) recordEdit(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 func (s *Server) recordUpdate(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 	rec, err := s.svc.Record(r.Context(), c.user, r.PathValue("id"))
 	if err != nil {
+		s.fail(w, r, c, err)
+		return
+	}
+	if err := noEditRedacted(c, rec); err != nil {
 		s.fail(w, r, c, err)
 		return
 	}

@@ -16,10 +16,15 @@
 //     "csrf" or the X-CSRF-Token header) and is refused without it.
 //   - Changes need a role that may write (custody.Role.CanWrite); the
 //     service checks again.
-//   - All text from the store is escaped by html/template; no page has an
-//     inline script or style, so the Content-Security-Policy below holds.
+//   - All text from the store is escaped by html/template; no page, chart
+//     or map (inline SVG included) has an inline script, event handler,
+//     <style> or style attribute, so the Content-Security-Policy without
+//     'unsafe-inline' (httpx.ContentSecurityPolicy) holds: a browser test
+//     uses the main pages and fails on any violation.
 //   - Reading an item's content through the web is logged as a custody
-//     access event, exactly as through the API.
+//     access event before any byte leaves, by the same code as the API
+//     (httpx.Content); the byte ranges a media element asks for during one
+//     viewing are one event.
 //   - Static assets are served under URLs naming their SHA-256, so they can
 //     be cached for a year; pages are never cached (they hold personal data).
 package web
@@ -177,6 +182,8 @@ func (s *Server) routes() {
 	m.Handle("GET /records/{id}/matrix", s.page(s.caseMatrix))
 	m.Handle("POST /records/{id}", s.action(s.recordUpdate, true))
 	m.Handle("POST /records/{id}/withdraw", s.action(s.recordWithdraw, true))
+	m.Handle("POST /records/{id}/reveal", s.action(s.recordReveal, false)) // access.go
+	m.Handle("GET /records/{id}/access", s.page(s.recordAccessLog))
 
 	m.Handle("GET /items", s.page(s.itemList))
 	m.Handle("GET /items/{id}", s.page(s.itemView))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custody-dev/custody"
+	"github.com/custody-dev/custody/internal/httpx"
 	"github.com/custody-dev/custody/internal/web"
 )
 
@@ -311,7 +312,11 @@ func TestHeadersAndCSP(t *testing.T) {
 		if got := h.Get("Content-Security-Policy"); got != web.ContentSecurityPolicy {
 			t.Errorf("%s: CSP %q", p, got)
 		}
-		for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"} {
+		if strings.Contains(h.Get("Content-Security-Policy"), "unsafe-inline") {
+			t.Errorf("%s: CSP allows inline code", p)
+		}
+		for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
+			"Cross-Origin-Opener-Policy": "same-origin", "Permissions-Policy": httpx.PermissionsPolicy} {
 			if h.Get(k) != want {
 				t.Errorf("%s: %s = %q, want %q", p, k, h.Get(k), want)
 			}

@@ -20,9 +20,13 @@ CREATE INDEX grants_source ON grants (source);
 
 -- person_identity: every person's stable pseudonym (from the private nonce
 -- of its first version) and, for a protected witness, the protection level
--- and the name that outputs must withhold.
-CREATE TABLE person_identity (id TEXT PRIMARY KEY, pseudonym TEXT NOT NULL, protection TEXT NOT NULL, name TEXT NOT NULL);
+-- and the name that outputs must withhold. log_index is the entry of the
+-- person's current version: its maximum tells readers whether the set of
+-- protected identities may have changed.
+CREATE TABLE person_identity (id TEXT PRIMARY KEY, pseudonym TEXT NOT NULL, protection TEXT NOT NULL, name TEXT NOT NULL,
+  log_index BIGINT NOT NULL);
 CREATE INDEX person_identity_protection ON person_identity (protection);
+CREATE INDEX person_identity_log ON person_identity (log_index);
 
 -- access_log: audited reads (access.read, access.reveal).
 CREATE TABLE access_log (subject TEXT NOT NULL, log_index BIGINT NOT NULL, action TEXT NOT NULL, reason TEXT,
