@@ -319,9 +319,11 @@ func (db *DB) ListRecords(ctx context.Context, f custody.RecordFilter, scope *Sc
 		args = append(args, a...)
 	}
 	// Keyset pagination over (sort column, id); NULL sort values are read
-	// as empty strings so that the order is total.
+	// as empty strings so that the order is total. Only date may be NULL
+	// (title and updated_at never are), and not under a date filter: the
+	// bare column keeps the (kind, column, id) indexes usable for the order.
 	key := col
-	if col != "id" {
+	if col == "date" && f.From == "" && f.To == "" {
 		key = "COALESCE(" + col + ", '')"
 	}
 	op, dir := ">", "ASC"
