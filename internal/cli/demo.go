@@ -31,17 +31,25 @@ const (
 )
 
 // demoUsers are the accounts of a demo store, in the order the credentials
-// are printed. The investigator generates the dataset.
+// are printed, with what each sees (see internal/demo: the administrator
+// generates the dataset; the investigator serves in a mobile group and is
+// granted a case; the reviewer is granted the case in court).
 var demoUsers = []struct {
 	name string
 	role custody.Role
+	sees string
 }{
-	{"admin", custody.RoleAdmin},
-	{"demo", custody.RoleInvestigator},
-	{"reviewer", custody.RoleReviewer},
+	{"admin", custody.RoleAdmin, "everything; manages users, grants and clearances; sees who read each record"},
+	{"demo", custody.RoleInvestigator, "the general records; those of " + demo.InvestigatorTeam + ", as a member; the case \"" + demo.InvestigatorCase +
+		"\" (granted); clearance medium: may reveal witnesses protected low or medium, with a reason"},
+	{"reviewer", custody.RoleReviewer, "only the case in court, \"" + demo.ReviewerCase + "\" (granted); never a protected identity"},
 }
 
-const demoActor = 1 // the investigator's index in demoUsers
+const (
+	demoAdmin = 0 // the administrator's index in demoUsers: it generates the dataset
+	demoActor = 1 // the investigator's index in demoUsers
+	demoRev   = 2 // the reviewer's
+)
 
 // cmdDemo creates (or reuses) a store holding a realistic, clearly
 // synthetic investigation (see internal/demo), prints the address and
@@ -68,7 +76,8 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	status, err := m.demoDataset(ctx, st, *seed, creds[demoActor].user)
+	status, err := m.demoDataset(ctx, st, *seed, creds[demoAdmin].user, demo.Options{Seed: *seed,
+		Investigator: creds[demoActor].user.Name, Reviewer: creds[demoRev].user.Name})
 	if err != nil {
 		return err
 	}
@@ -93,7 +102,7 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) error {
 // empty. It refuses a store custody demo did not create.
 func (m *Main) openDemo(ctx context.Context, dir string) (*store, error) {
 	if _, err := os.Stat(filepath.Join(dir, configName)); errors.Is(err, os.ErrNotExist) {
-		st, err := initStore(ctx, dir, "", "", demoStoreName, m.Now, m.logger())
+		st, err := initStore(ctx, dir, initOptions{name: demoStoreName, encrypt: true}, m.Now, m.logger())
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +203,7 @@ func demoCredentials(ctx context.Context, st *store) ([]demoCred, error) {
 
 // demoDataset generates the dataset unless the store holds it already,
 // publishes the log, and returns a line saying what the store holds.
-func (m *Main) demoDataset(ctx context.Context, st *store, seed uint64, actor *custody.User) (string, error) {
+func (m *Main) demoDataset(ctx context.Context, st *store, seed uint64, actor *custody.User, opts demo.Options) (string, error) {
 	if s, err := st.db.Meta(ctx, demoMetaKey); err == nil {
 		return "dataset of seed " + s + " (generated earlier; not generated again)", nil
 	} else if custody.ErrorCode(err) != custody.ENOTFOUND {
@@ -210,7 +219,7 @@ func (m *Main) demoDataset(ctx context.Context, st *store, seed uint64, actor *c
 	}
 	fmt.Fprintf(m.Stderr, "custody demo: generating the synthetic dataset (seed %d) ...\n", seed)
 	start := time.Now()
-	sum, err := demo.Generate(ctx, st.svc, actor, demo.Options{Seed: seed})
+	sum, err := demo.Generate(ctx, st.svc, actor, opts)
 	if err != nil {
 		return "", &custody.Error{Code: custody.ErrorCode(err), Message: "generate the demo dataset: " + custody.ErrorMessage(err),
 			Hint: "remove " + st.dir + " and run custody demo again"}
@@ -239,13 +248,17 @@ func (m *Main) demoBanner(w io.Writer, dir, addr, status string, creds []demoCre
 		fmt.Fprintf(w, "  web:        http://%s/  (sign in with a user and password below)\n", addr)
 	}
 	fmt.Fprintln(w, "Demo credentials (API tokens are new on every run):")
-	for _, c := range creds {
+	for i, c := range creds {
 		pw := c.password
 		if pw == "" {
 			pw = "(none)"
 		}
 		fmt.Fprintf(w, "  user: %-8s %-14s  password: %-16s  token: %s\n", c.user.Name, "("+string(c.user.Role)+")", pw, c.token)
+		if i < len(demoUsers) {
+			fmt.Fprintf(w, "        sees: %s\n", demoUsers[i].sees)
+		}
 	}
+	fmt.Fprintln(w, "  Most records are general (in no case or team); protected witnesses show as \"Witness W-...\" until revealed.")
 	if addr != "" {
 		fmt.Fprintf(w, "  try: curl -H 'Authorization: Bearer %s' http://%s/api/v1/items\n", creds[demoActor].token, addr)
 	}

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,6 +54,20 @@ func TestDemoNoServe(t *testing.T) {
 	}
 	if v := run(t, nil, "verify", "--data", dir); v.code != 0 {
 		t.Errorf("verify: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
+	// Compartments: the administrator sees every case, the investigator
+	// the one granted, the reviewer the case in court; the banner says so.
+	for user, want := range map[string]int{"admin": 5, "demo": 1, "reviewer": 1} {
+		r := run(t, nil, "record", "list", "--kind", "case", "--json", "--data", dir, "--as", user)
+		var page struct{ Records []struct{ Title string } }
+		if err := json.Unmarshal([]byte(r.stdout), &page); err != nil || len(page.Records) != want {
+			t.Errorf("%s sees %d cases (%v), want %d", user, len(page.Records), err, want)
+		}
+	}
+	for _, want := range []string{"sees: everything", "Mobile group 07 (synthetic)", "only the case in court", "Witness W-"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the banner lacks %q", want)
+		}
 	}
 
 	// Again, naming the store through CUSTODY_DATA.

@@ -20,6 +20,15 @@
 //     the same seed gives the same records and byte-identical files. IDs
 //     and log times are the store's and differ from run to run.
 //   - Generate does not publish the log; its caller does.
+//   - Access control (docs/roles.md): most records are general (in no
+//     compartment): the localities, the registry of the forest burial
+//     site and its remains, the victims and missing persons. What a case or
+//     team field implies is compartmented: the cases and teams themselves,
+//     the tasks (their team's), testimonies (their case's and the
+//     interviewing team's), incidents and the other sites and remains
+//     (their case's), and evidence items (the case that lists them and the
+//     collecting team's). About two thirds of the witnesses are
+//     protected (low, medium or high) and shown under pseudonyms.
 package demo
 
 import (
@@ -39,7 +48,21 @@ import (
 type Options struct {
 	// Seed selects the dataset; the same seed gives the same content.
 	Seed uint64
+	// Investigator, when set, names a user account that serves in
+	// InvestigatorTeam (a member of the team record, so it holds the team's
+	// compartment) and is granted InvestigatorCase.
+	Investigator string
+	// Reviewer, when set, names a user account (a reviewer: court or
+	// defence) granted ReviewerCase, the case in court, and nothing else.
+	Reviewer string
 }
+
+// What the users of Options.Investigator and Options.Reviewer hold.
+var (
+	InvestigatorTeam = teamName(investigatorTeam)
+	InvestigatorCase = caseDefs[caseKillings].title
+	ReviewerCase     = caseDefs[caseBuilding].title
+)
 
 // BurialGraves is the number of numbered graves at the forest burial site;
 // BuildingBodies the number of bodies recovered from the collapsed
@@ -80,14 +103,16 @@ func (s Summary) Records() int {
 	return s.Localities + s.Sites + s.Remains + s.Persons + s.Testimonies + s.Incidents + s.Teams + s.Tasks + s.Cases
 }
 
-// Generate writes the demo dataset into the store of svc as actor, who
-// must be allowed to write (an investigator, say). It takes a few seconds.
+// Generate writes the demo dataset into the store of svc as actor, an
+// administrator (cases are prosecutors' records, grants administrators'
+// changes; a role that may not write fails with EFORBIDDEN). It takes a
+// few seconds.
 // The store should be empty of records: locality records are keyed by
 // their KATOTTH code, so a second run fails with ECONFLICT rather than
 // duplicating them.
 func Generate(ctx context.Context, svc *evidence.Service, actor *custody.User, opts Options) (Summary, error) {
 	g := &gen{
-		ctx: ctx, svc: svc, actor: actor,
+		ctx: ctx, svc: svc, actor: actor, opts: opts,
 		r:   rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		sum: Summary{Seed: opts.Seed, Graves: BurialGraves},
 	}
@@ -109,6 +134,7 @@ func Generate(ctx context.Context, svc *evidence.Service, actor *custody.User, o
 		{"tasks", g.tasks},
 		{"updates", g.updates},
 		{"handovers", g.handovers},
+		{"grants", g.grants},
 	}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
@@ -127,6 +153,7 @@ type gen struct {
 	ctx   context.Context
 	svc   *evidence.Service
 	actor *custody.User
+	opts  Options
 	r     *rand.Rand
 	sum   Summary
 
@@ -147,11 +174,18 @@ type gen struct {
 	placards    []string // grave placard photos
 	docs        []string // PDF and CSV items
 	personSeq   int
+	teamIDs     map[string]string // team record IDs by name, for the compartments of items
 }
 
 // create validates and creates records of one kind in as few calls as the
 // service's batch limit allows, returning their IDs in order.
 func (g *gen) create(kind string, data []any) ([]string, error) {
+	return g.createIn(kind, data, nil)
+}
+
+// createIn is create with explicit compartments: comps[i], when comps is
+// not nil, are those of data[i] (besides the ones its fields imply).
+func (g *gen) createIn(kind string, data []any, comps [][]string) ([]string, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
@@ -165,6 +199,9 @@ func (g *gen) create(kind string, data []any) ([]string, error) {
 				return nil, err
 			}
 			in = append(in, custody.RecordInput{Kind: kind, Data: raw})
+			if comps != nil {
+				in[len(in)-1].Compartments = comps[start+len(in)-1]
+			}
 		}
 		if kind == custody.KindLocality {
 			for i := range in {
@@ -225,6 +262,9 @@ func (g *gen) intake(f file) (string, error) {
 	if lat != 0 || lon != 0 {
 		req.Lat, req.Lon = &lat, &lon
 	}
+	if id, ok := g.teamIDs[f.collector]; ok {
+		req.Compartments = []string{id} // the collecting team's; the case that lists the item adds its own
+	}
 	if f.content != nil {
 		req.Kind, req.Content = custody.KindDigital, bytes.NewReader(f.content)
 	} else {
@@ -236,6 +276,24 @@ func (g *gen) intake(f file) (string, error) {
 	}
 	g.sum.Items++
 	return it.ID, nil
+}
+
+// grants gives the demo's users their compartments: the investigator (a
+// member of InvestigatorTeam already, by the team record) the case its
+// group works on; the reviewer the case in court.
+func (g *gen) grants() error {
+	for _, gr := range []struct{ user, compartment, reason string }{
+		{g.opts.Investigator, g.caseIDs[caseKillings], "works the forest burial site for this case with " + InvestigatorTeam + " (synthetic demo grant)"},
+		{g.opts.Reviewer, g.caseIDs[caseBuilding], "case in court: disclosed to the court and the defence (synthetic demo grant)"},
+	} {
+		if gr.user == "" {
+			continue
+		}
+		if err := g.svc.Grant(g.ctx, g.actor, gr.user, gr.compartment, gr.reason, false); err != nil {
+			return fmt.Errorf("grant %s: %w", gr.user, err)
+		}
+	}
+	return nil
 }
 
 // Random helpers. Every draw goes through g.r, in program order, so the

@@ -26,11 +26,19 @@ import (
 var loadGazetteer = sync.OnceValues(locality.Load)
 
 // store is a fresh SQLite store with a service that checks locality codes
-// against the codifier, and an investigator to generate as.
+// against the codifier, an administrator to generate as, and the demo's
+// investigator and reviewer.
 type store struct {
-	svc   *evidence.Service
-	db    *sqlstore.DB
-	actor *custody.User
+	svc      *evidence.Service
+	db       *sqlstore.DB
+	actor    *custody.User
+	inv      *custody.User
+	reviewer *custody.User
+}
+
+// demoOptions are the options of seed with the store's demo users.
+func demoOptions(seed uint64) demo.Options {
+	return demo.Options{Seed: seed, Investigator: "demo", Reviewer: "reviewer"}
 }
 
 func newStore(t *testing.T) *store {
@@ -83,16 +91,22 @@ func newStore(t *testing.T) *store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &store{svc: svc, db: db, actor: inv}
+	rev, _, err := svc.CreateUser(ctx, admin, "reviewer", custody.RoleReviewer, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &store{svc: svc, db: db, actor: admin, inv: inv, reviewer: rev}
 }
 
-// records returns every record in creation order.
+// records returns every record in creation order, as the index holds it:
+// protected witnesses' names not replaced by their pseudonyms (which
+// derive from each store's random nonces, not from the seed).
 func (s *store) records(t *testing.T) []*custody.Record {
 	t.Helper()
 	var out []*custody.Record
 	f := custody.RecordFilter{Limit: 1000}
 	for {
-		page, err := s.svc.Records(context.Background(), custody.SystemActor, f)
+		page, err := s.db.ListRecords(context.Background(), f, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +155,7 @@ func generateAll(t *testing.T, seeds ...uint64) []*generated {
 		wg.Go(func() {
 			g := out[i]
 			start := time.Now()
-			g.sum, errs[i] = demo.Generate(context.Background(), g.svc, g.actor, demo.Options{Seed: seed})
+			g.sum, errs[i] = demo.Generate(context.Background(), g.svc, g.actor, demoOptions(seed))
 			g.elapsed = time.Since(start)
 		})
 	}
@@ -165,6 +179,7 @@ func TestGenerate(t *testing.T) {
 	t.Run("Valid", func(t *testing.T) { testValid(t, g) })
 	t.Run("NoRealNames", func(t *testing.T) { testNoRealNames(t, g) })
 	t.Run("Deterministic", func(t *testing.T) { testDeterministic(t, g, gs[1]) })
+	t.Run("Compartments", func(t *testing.T) { testCompartments(t, g) })
 	t.Run("SecondRunConflicts", func(t *testing.T) { testSecondRun(t, g) })
 }
 
@@ -386,12 +401,28 @@ func content(t *testing.T, s *store) []string {
 			return "unknown:" + id
 		})
 	}
+	comps := func(id string) string {
+		c, err := s.db.Compartments(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(c, ",")
+	}
 	for _, it := range items {
 		out = append(out, replace(strings.Join([]string{it.ID, it.Kind, string(it.Blob), it.MediaType, it.Name, it.Case,
-			it.Collector, it.CollectedAt, it.Description, it.Seal, it.Location, it.Holder, fmtf(it.Lat), fmtf(it.Lon)}, "|")))
+			it.Collector, it.CollectedAt, it.Description, it.Seal, it.Location, it.Holder, fmtf(it.Lat), fmtf(it.Lon), comps(it.ID)}, "|")))
 	}
 	for _, r := range recs {
-		out = append(out, replace(r.ID+"|"+r.Kind+"|"+r.Title+"|"+itoa(r.Version)+"|"+string(r.Data)))
+		out = append(out, replace(r.ID+"|"+r.Kind+"|"+r.Title+"|"+itoa(r.Version)+"|"+string(r.Data)+"|"+comps(r.ID)))
+	}
+	for _, u := range []*custody.User{s.inv, s.reviewer} {
+		gs, err := s.svc.Grants(context.Background(), s.actor, u.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range gs {
+			out = append(out, replace(u.Name+" holds "+g.Compartment+" by "+g.Source))
+		}
 	}
 	return out
 }
@@ -420,7 +451,7 @@ func mustUnmarshal(t *testing.T, raw []byte, v any) {
 // duplicating the dataset.
 func testSecondRun(t *testing.T, g *generated) {
 	n := len(g.records(t))
-	_, err := demo.Generate(context.Background(), g.svc, g.actor, demo.Options{Seed: 1})
+	_, err := demo.Generate(context.Background(), g.svc, g.actor, demoOptions(1))
 	if custody.ErrorCode(err) != custody.ECONFLICT {
 		t.Errorf("second Generate: %v, want ECONFLICT", err)
 	}
@@ -442,5 +473,135 @@ func TestGenerateReviewerForbidden(t *testing.T) {
 	}
 	if _, err := demo.Generate(ctx, s.svc, rev, demo.Options{}); custody.ErrorCode(err) != custody.EFORBIDDEN {
 		t.Errorf("Generate as reviewer: %v, want EFORBIDDEN", err)
+	}
+}
+
+// testCompartments checks what the demo's users see: most records are
+// general; the investigator holds its mobile group and one case, the
+// reviewer only the case in court; witnesses are protected.
+func testCompartments(t *testing.T, g *generated) {
+	ctx := context.Background()
+	recs := g.records(t)
+	general, inCase := 0, map[string]int{}
+	byID := map[string]*custody.Record{}
+	for _, r := range recs {
+		byID[r.ID] = r
+		c, err := g.db.Compartments(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c) == 0 {
+			general++
+		}
+		inCase[r.Kind] += min(len(c), 1)
+	}
+	if general*2 <= len(recs) || general*10 > len(recs)*9 {
+		t.Errorf("%d of %d records general: want most, not all", general, len(recs))
+	}
+	t.Logf("%d of %d records general; compartmented by kind %v", general, len(recs), inCase)
+	for _, k := range []string{custody.KindCase, custody.KindTeam, custody.KindTask, custody.KindTestimony, custody.KindIncident, custody.KindRemains} {
+		if inCase[k] == 0 {
+			t.Errorf("no %s record in a compartment", k)
+		}
+	}
+	if inCase[custody.KindLocality] != 0 {
+		t.Errorf("%d locality records in compartments", inCase[custody.KindLocality])
+	}
+	// The investigator: a member of its mobile group, granted one case.
+	holds := func(u *custody.User) map[string]string {
+		gs, err := g.svc.Grants(ctx, g.actor, u.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, gr := range gs {
+			r := byID[gr.Compartment]
+			if r == nil {
+				t.Fatalf("%s holds %s, not a record", u.Name, gr.Compartment)
+			}
+			out[r.Title] = gr.Source
+		}
+		return out
+	}
+	if h := holds(g.inv); len(h) != 2 || h[demo.InvestigatorTeam] == "" || h[demo.InvestigatorTeam] == "grant" || h[g.sum.CaseNumbers[0]+" "+demo.InvestigatorCase] != "grant" {
+		t.Errorf("the investigator holds %v, want membership of %q and a grant of %q", h, demo.InvestigatorTeam, demo.InvestigatorCase)
+	}
+	if h := holds(g.reviewer); len(h) != 1 || h[g.sum.CaseNumbers[2]+" "+demo.ReviewerCase] != "grant" {
+		t.Errorf("the reviewer holds %v, want a grant of %q", h, demo.ReviewerCase)
+	}
+	if h := holds(g.actor); len(h) != 5+demo.MobileTeams+demo.ThematicTeams {
+		t.Errorf("the administrator holds %d compartments as creator, want every case and team", len(h))
+	}
+	// What each sees.
+	count := func(u *custody.User, kind string) int {
+		n := 0
+		f := custody.RecordFilter{Kind: kind, Limit: 1000}
+		for {
+			page, err := g.svc.Records(ctx, u, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(page.Records)
+			if page.Next == "" {
+				return n
+			}
+			f.After = page.Next
+		}
+	}
+	for _, c := range []struct {
+		who    *custody.User
+		kind   string
+		lo, hi int
+	}{
+		{g.inv, custody.KindCase, 1, 1},
+		{g.inv, custody.KindTeam, 1, 1},
+		{g.inv, custody.KindTask, 3, 3}, // the mobile group's
+		{g.inv, custody.KindRemains, demo.BurialGraves, demo.BurialGraves + 3},
+		{g.inv, custody.KindTestimony, 11, 11}, // taken by its group, for its case
+		{g.reviewer, custody.KindCase, 1, 1},
+		{g.reviewer, custody.KindTeam, 0, 0},
+		{g.reviewer, custody.KindRemains, demo.BuildingBodies, demo.BuildingBodies},
+		{g.reviewer, custody.KindTestimony, 4, 4},
+		{g.reviewer, custody.KindLocality, 15, 15}, // reference facts, visible to all
+	} {
+		if n := count(c.who, c.kind); n < c.lo || n > c.hi {
+			t.Errorf("%s sees %d %s records, want %d to %d", c.who.Name, n, c.kind, c.lo, c.hi)
+		}
+	}
+	its, err := g.svc.Items(ctx, g.inv, custody.ItemFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := g.items(t); len(its) == 0 || len(its) >= len(all) {
+		t.Errorf("the investigator sees %d of %d items", len(its), len(all))
+	}
+	// Witnesses: some protected at each level, shown under pseudonyms.
+	levels := map[string]int{}
+	for _, r := range recs {
+		if r.Kind != custody.KindPerson {
+			continue
+		}
+		var p custody.Person
+		mustUnmarshal(t, r.Data, &p)
+		if p.Protection == "" {
+			continue
+		}
+		levels[p.Protection]++
+		shown, err := g.svc.Record(ctx, g.inv, r.ID)
+		if custody.ErrorCode(err) == custody.ENOTFOUND {
+			continue // in a case the investigator does not hold
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if p.Protection != "none" && (!shown.Redacted || shown.Protection != p.Protection || !strings.HasPrefix(shown.Title, "Witness W-") ||
+			strings.Contains(string(shown.Data), p.Name)) {
+			t.Errorf("protected witness %s shown as %q: %s", r.ID, shown.Title, shown.Data)
+		}
+	}
+	t.Logf("witnesses by protection: %v", levels)
+	for _, l := range []string{"low", "medium", "high"} {
+		if levels[l] == 0 {
+			t.Errorf("no witness protected %s (have %v)", l, levels)
+		}
 	}
 }

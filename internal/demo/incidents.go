@@ -399,6 +399,7 @@ func (g *gen) testimonies() error {
 	used := map[string]int{}
 	var list []*testimony
 	var about []*incident
+	var interviewers [][]string
 	for k, w := range g.witnesses {
 		var in *incident
 		switch w.theme {
@@ -475,12 +476,15 @@ func (g *gen) testimonies() error {
 		}
 		list = append(list, &testimony{t: t})
 		about = append(about, in)
+		// The interviewing team holds the testimony too (the case it is
+		// evidence of holds it by its case field).
+		interviewers = append(interviewers, []string{g.teamList[team].id})
 	}
 	data := make([]any, len(list))
 	for i, t := range list {
 		data[i] = &t.t
 	}
-	ids, err := g.create(custody.KindTestimony, data)
+	ids, err := g.createIn(custody.KindTestimony, data, interviewers)
 	if err != nil {
 		return err
 	}

@@ -494,6 +494,19 @@ type team struct {
 	coverage []int // place indexes
 }
 
+// investigatorTeam is the mobile group the demo's investigator
+// (Options.Investigator) serves in: the forest burial site's.
+const investigatorTeam = 6
+
+// teamName is the name of team i.
+func teamName(i int) string {
+	if i < MobileTeams {
+		return fmt.Sprintf("Mobile group %02d (synthetic)", i+1)
+	}
+	k := i - MobileTeams
+	return fmt.Sprintf("Thematic group %d: %s (synthetic)", k+1, themes[k])
+}
+
 // Thematic teams, by index into g.teamList (after the mobile groups).
 const (
 	tTorture = MobileTeams + iota
@@ -566,12 +579,12 @@ func (g *gen) teams() error {
 		if i < MobileTeams {
 			label = fmt.Sprintf("%02d", i+1)
 			a := mobileAreas[i]
-			tm.t = custody.Team{Name: fmt.Sprintf("Mobile group %02d (synthetic)", i+1), Type: "mobile", Area: a.area}
+			tm.t = custody.Team{Name: teamName(i), Type: "mobile", Area: a.area}
 			tm.coverage = a.places
 		} else {
 			k := i - MobileTeams
 			label = fmt.Sprintf("T%d", k+1)
-			tm.t = custody.Team{Name: fmt.Sprintf("Thematic group %d: %s (synthetic)", k+1, themes[k]), Type: "thematic",
+			tm.t = custody.Team{Name: teamName(i), Type: "thematic",
 				Theme: themes[k], Area: "liberated areas of Kharkiv oblast"}
 			switch i {
 			case tTorture, tDetention:
@@ -616,8 +629,8 @@ func (g *gen) teams() error {
 		}
 		for k, role := range roles {
 			m := custody.Member{Name: fmt.Sprintf("Synthetic Member %s-%d", label, k+1), Role: role}
-			if i == 6 && k == 1 {
-				m.User = g.actor.Name // the demo's investigator serves in the burial site's mobile group
+			if i == investigatorTeam && k == 1 && g.opts.Investigator != "" {
+				m.User = g.opts.Investigator // the demo's investigator serves in the burial site's mobile group
 			}
 			tm.t.Members = append(tm.t.Members, m)
 		}
@@ -647,8 +660,10 @@ func (g *gen) teams() error {
 	if ids, err = g.create(custody.KindTeam, data); err != nil {
 		return err
 	}
+	g.teamIDs = map[string]string{}
 	for i, tm := range g.teamList {
 		tm.id = ids[i]
+		g.teamIDs[tm.t.Name] = tm.id
 	}
 	g.sum.Teams = len(ids)
 	return nil

@@ -86,6 +86,10 @@ func (g *gen) sites() error {
 			Location: &custody.Geometry{Point: &custody.Point{Lat: lat, Lon: lon}},
 		}
 		if i == sBurial {
+			// A general record, in no compartment: every group works at
+			// the site, and its registry of graves and remains is shared
+			// for identification (see remains).
+			s.Team, s.Case = "", ""
 			// About 120 m by 100 m of forest.
 			const dLat, dLon = 0.00055, 0.0008
 			s.Location = &custody.Geometry{Polygon: [][2]float64{
@@ -224,7 +228,12 @@ func (g *gen) remains() error {
 	data := make([]any, len(g.bodies))
 	for i, b := range g.bodies {
 		b.rem.Site = g.siteList[b.site].id
-		b.rem.Case = g.caseIDs[siteDefs[b.site].caseIdx]
+		if b.site != sBurial {
+			// The burial site's remains stay general records (the
+			// registry every group and the families' identifications
+			// draw on); the others are evidence of their case.
+			b.rem.Case = g.caseIDs[siteDefs[b.site].caseIdx]
+		}
 		if b.victim != nil {
 			b.rem.Identification.Person = b.victim.id
 		}

@@ -262,12 +262,14 @@ func (s *Service) Grant(ctx context.Context, actor *custody.User, userName, comp
 // Grants lists a user's compartments. Errors: EFORBIDDEN (another user's,
 // for a non-administrator).
 func (s *Service) Grants(ctx context.Context, actor *custody.User, userName string) ([]custody.Grant, error) {
+	// The permission first: otherwise 404 against 403 would tell anyone
+	// which user names exist.
+	if userName != actor.Name && !actor.Role.Can(custody.PermGrant) {
+		return nil, custody.Errorf(custody.EFORBIDDEN, "only an administrator may list another user's compartments")
+	}
 	u, err := s.cfg.DB.UserByName(ctx, userName)
 	if err != nil {
 		return nil, err
-	}
-	if u.ID != actor.ID && !actor.Role.Can(custody.PermGrant) {
-		return nil, custody.Errorf(custody.EFORBIDDEN, "only an administrator may list another user's compartments")
 	}
 	g, err := s.cfg.DB.Grants(ctx, u.ID)
 	if g == nil {
@@ -305,6 +307,15 @@ func (s *Service) SetClearance(ctx context.Context, actor *custody.User, userNam
 func (s *Service) AccessLog(ctx context.Context, actor *custody.User, subject string) ([]custody.AccessEvent, error) {
 	if !actor.Role.Can(custody.PermAudit) {
 		return nil, custody.Errorf(custody.EFORBIDDEN, "only an administrator may list who read a record")
+	}
+	// Auditors see every compartment today; should a role audit without
+	// doing so, a hidden record's reads stay hidden with it.
+	v, err := s.view(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.visible(ctx, v, "record or item", subject); err != nil {
+		return nil, err
 	}
 	return s.cfg.DB.AccessLog(ctx, subject, 0)
 }

@@ -321,3 +321,30 @@ func TestAuditedReads(t *testing.T) {
 		}
 	})
 }
+
+func TestRedactedDataNotWrittenBack(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		e := newService(t, dialect)
+		f := newAccessFixture(e)
+		w := e.create(f.invA, custody.KindPerson, custody.Person{Roles: []string{"witness"}, Name: "Synthetic Protected Witness", Protection: "low"})
+		r, err := e.svc.Record(ctx, f.invA, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Writing back what a redacted read returned is refused ...
+		_, err = e.svc.UpdateRecord(ctx, f.invA, custody.RecordInput{ID: w.ID, Base: 1, Data: r.Data})
+		wantCode(t, err, custody.ECONFLICT)
+		// ... the revealed data is the one to edit.
+		shown, err := e.svc.RevealRecord(ctx, f.invA, w.ID, "correct the date of birth")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p custody.Person
+		json.Unmarshal(shown.Data, &p)
+		p.BornOn = "1970"
+		if _, err := e.svc.UpdateRecord(ctx, f.invA, custody.RecordInput{ID: w.ID, Base: 1, Data: mustJSON(t, p)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -165,6 +166,29 @@ func impliedCompartments(p *prepared, explicit []string) []string {
 	return out
 }
 
+// checkNoPseudonyms refuses a new version that holds a protected
+// witness's pseudonym where the current version does not: data read with
+// identities withheld and written back would replace the witness's real
+// name by the pseudonym (and drop its withheld fields) for good. The
+// writer reveals the record first and edits that.
+func (s *Service) checkNoPseudonyms(ctx context.Context, cur *custody.Record, data []byte) error {
+	if !bytes.Contains(data, []byte("Witness W-")) {
+		return nil
+	}
+	red, err := s.redactor(ctx)
+	if err != nil {
+		return err
+	}
+	for id, ps := range red.ByPerson {
+		if bytes.Contains(data, []byte(ps)) && !bytes.Contains(cur.Data, []byte(ps)) {
+			return &custody.Error{Code: custody.ECONFLICT,
+				Message: fmt.Sprintf("the new version holds the pseudonym %s of a protected witness (%s) where the current one does not", ps, id),
+				Hint:    "an edit made from a redacted read would overwrite the identity: reveal the record (with a reason) and edit that"}
+		}
+	}
+	return nil
+}
+
 // mayWrite checks that the actor's role may write records of kind.
 func mayWrite(actor *custody.User, kind string) error {
 	if !actor.Role.CanWriteKind(kind) {
@@ -320,6 +344,9 @@ func (s *Service) UpdateRecord(ctx context.Context, actor *custody.User, in cust
 		return nil, custody.Errorf(custody.EINVALID, "a locality's code cannot change")
 	}
 	if err := s.checkRefs(ctx, v, p, map[string]string{cur.ID: cur.Kind}); err != nil {
+		return nil, err
+	}
+	if err := s.checkNoPseudonyms(ctx, cur, p.data); err != nil {
 		return nil, err
 	}
 	pend, err := s.pending(custody.EntryRecordUpdate, actor, cur.ID, in.DeviceTime,

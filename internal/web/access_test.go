@@ -119,7 +119,7 @@ func TestRevealWitness(t *testing.T) {
 	if strings.Contains(r.body, witnessName) || strings.Contains(r.body, "<b>Test</b>") {
 		t.Error("the name is not escaped")
 	}
-	if !strings.Contains(r.body, "Identity revealed. The reveal is recorded in the log") || strings.Contains(r.body, `id="reveal-form"`) ||
+	if !strings.Contains(r.body, "Identity revealed. The reveal is recorded in the log") || strings.Contains(r.body, `id="reveal-form"`) || strings.Contains(r.body, `id="edit"`) ||
 		strings.Contains(r.body, "Protected identities are replaced by pseudonyms") {
 		t.Error("the revealed page: no notice, or still the form or the pseudonym notice")
 	}
