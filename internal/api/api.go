@@ -53,7 +53,10 @@ func (s *Server) routes() {
 	// Every authenticated route is listed in apiRoutes (openapi.go), the
 	// one list the OpenAPI document is checked against: add routes there.
 	for _, rt := range s.apiRoutes() {
-		s.mux.Handle(rt.pattern, s.auth(rt.handler))
+		if rt.perm == "" {
+			panic("api: route " + rt.pattern + " names no permission (anyUser if every user may call it)")
+		}
+		s.mux.Handle(rt.pattern, s.auth(rt))
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, custody.Errorf(custody.ENOTFOUND, "no such API route %s %s", r.Method, r.URL.Path))
@@ -87,7 +90,9 @@ func UserFrom(ctx context.Context) *custody.User {
 	return u
 }
 
-func (s *Server) auth(h func(http.ResponseWriter, *http.Request, *custody.User)) http.Handler {
+// auth authenticates the caller, checks the route's permissions (allows)
+// and calls its handler.
+func (s *Server) auth(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The scheme is case-insensitive (RFC 9110, 11.1).
 		scheme, tok, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
@@ -102,8 +107,32 @@ func (s *Server) auth(h func(http.ResponseWriter, *http.Request, *custody.User))
 			s.error(w, r, err)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, u)), u)
+		if err := rt.allows(u, r); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		rt.handler(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, u)), u)
 	})
+}
+
+// allows checks what the route requires of the caller's role, before
+// anything is read: its permission, the record kind it writes, and for
+// another user's account the permission that needs. Compartments and
+// clearances need the object, and the service checks them (as it checks
+// these again): a hidden record answers 404, never 403. None of these
+// checks depends on the {id} asked for, so a 403 reveals nothing of it.
+func (rt route) allows(u *custody.User, r *http.Request) error {
+	if rt.perm != anyUser && !u.Role.Can(rt.perm) {
+		return custody.Errorf(custody.EFORBIDDEN, "role %s may not use %s: it needs the %s permission", u.Role, rt.pattern, rt.perm)
+	}
+	if rt.perm == custody.PermWrite && rt.kind != "" && !u.Role.CanWriteKind(rt.kind) {
+		return custody.Errorf(custody.EFORBIDDEN, "role %s may not write %s records", u.Role, rt.kind)
+	}
+	if rt.others != "" && r.PathValue("name") != u.Name && !u.Role.Can(rt.others) {
+		return custody.Errorf(custody.EFORBIDDEN, "role %s may use %s on its own account only: another user's needs the %s permission",
+			u.Role, rt.pattern, rt.others)
+	}
+	return nil
 }
 
 // statusOf maps error codes to HTTP status: the one place this is decided.

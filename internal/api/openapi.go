@@ -17,55 +17,101 @@ import (
 	"github.com/custody-dev/custody/internal/locality"
 )
 
-// route is one authenticated route under /api/v1.
+// route is one authenticated route under /api/v1, with what a caller needs
+// to be let through. docs/roles.md ("Routes and permissions") holds the
+// table made from these fields (authz_test.go checks it), and the
+// authorisation test matrix (authz_test.go) derives its expectations from
+// them and custody.RolePermissions.
 type route struct {
 	pattern string // "METHOD /api/v1/...", as http.ServeMux takes it
 	handler func(http.ResponseWriter, *http.Request, *custody.User)
+	// perm is the permission the caller's role needs (anyUser: every
+	// authenticated user). s.auth answers 403 to a role without it before
+	// the handler runs; the service checks again.
+	perm custody.Permission
+	// kind is the record kind of a per-kind collection's routes (and of
+	// the record {id} names, when the route takes one kind only). With
+	// PermWrite, the role must also write that kind
+	// (custody.RoleWriteKinds): s.auth checks that too.
+	kind string
+	// target says what the path's {id} names when compartments may hide
+	// it: outside the caller's view it does not exist (404), whatever the
+	// role. The service checks it (s.auth cannot: it needs the object).
+	target target
+	// others is the permission needed to act on another user than the
+	// caller (routes on /users/{name}); the caller's own account needs only
+	// perm. s.auth checks it.
+	others custody.Permission
+	// clearance: the caller's clearance must be at least the protection
+	// level of every identity the route shows (checked by the service).
+	clearance bool
 }
+
+// anyUser is the perm of routes open to every authenticated user.
+const anyUser custody.Permission = "authenticated"
+
+// target is what a route's {id} names, for access control.
+type target int
+
+const (
+	noTarget     target = iota // nothing compartments hide: no {id}, a KATOTTH code, a log index, a user, a session
+	recordTarget               // a record: 404 outside the caller's compartments
+	itemTarget                 // an item: likewise
+)
 
 // apiRoutes is the one list of the authenticated routes: routes() registers
 // exactly these, behind s.auth, and the OpenAPI document (GET
 // /api/v1/openapi.json) must describe exactly these — openapi_test.go
 // compares the two and fails on an /api/v1 route registered any other way.
+// Every route names its permission (routes() refuses one without).
 func (s *Server) apiRoutes() []route {
+	const (
+		read   = custody.PermRead
+		write  = custody.PermWrite
+		record = recordTarget
+		item   = itemTarget
+	)
 	rs := []route{
-		{"GET /api/v1/items", s.listItems},
-		{"POST /api/v1/items", s.createItem},
-		{"GET /api/v1/items/{id}", s.getItem},
-		{"GET /api/v1/items/{id}/content", s.getContent},
-		{"GET /api/v1/items/{id}/history", s.itemHistory},
-		{"GET /api/v1/items/{id}/proof", s.itemProof},
-		{"POST /api/v1/items/{id}/handover", s.handover},
-		{"GET /api/v1/log/checkpoint", s.apiCheckpoint},
-		{"GET /api/v1/log/key", s.apiKey},
-		{"GET /api/v1/log/proof/{index}", s.indexProof},
-		{"GET /api/v1/log/consistency", s.consistency},
-		{"GET /api/v1/me", s.me},
-		{"POST /api/v1/records", s.createBatch},
-		{"GET /api/v1/search", s.search},
-		{"GET /api/v1/stats", s.stats},
-		{"GET /api/v1/cases/{id}/matrix", s.caseMatrix},
-		{"POST /api/v1/records/{id}/reveal", s.revealRecord},   // access.go
-		{"GET /api/v1/records/{id}/access", s.accessLog},       // access.go
-		{"GET /api/v1/users/{name}/grants", s.userGrants},      // access.go
-		{"POST /api/v1/users/{name}/grants", s.changeGrant},    // access.go
-		{"PUT /api/v1/users/{name}/clearance", s.setClearance}, // access.go
-		{"GET /api/v1/openapi.json", s.openAPI},
-		{"GET /api/v1/sessions", s.listSessions},               // sessions.go
-		{"POST /api/v1/sessions/{id}/revoke", s.revokeSession}, // sessions.go
+		{pattern: "GET /api/v1/items", handler: s.listItems, perm: read},
+		{pattern: "POST /api/v1/items", handler: s.createItem, perm: write},
+		{pattern: "GET /api/v1/items/{id}", handler: s.getItem, perm: read, target: item},
+		{pattern: "GET /api/v1/items/{id}/content", handler: s.getContent, perm: read, target: item},
+		{pattern: "GET /api/v1/items/{id}/history", handler: s.itemHistory, perm: read, target: item},
+		{pattern: "GET /api/v1/items/{id}/proof", handler: s.itemProof, perm: read, target: item},
+		{pattern: "POST /api/v1/items/{id}/handover", handler: s.handover, perm: write, target: item},
+		{pattern: "GET /api/v1/log/checkpoint", handler: s.apiCheckpoint, perm: anyUser},
+		{pattern: "GET /api/v1/log/key", handler: s.apiKey, perm: anyUser},
+		{pattern: "GET /api/v1/log/proof/{index}", handler: s.indexProof, perm: anyUser},
+		{pattern: "GET /api/v1/log/consistency", handler: s.consistency, perm: anyUser},
+		{pattern: "GET /api/v1/me", handler: s.me, perm: anyUser},
+		{pattern: "POST /api/v1/records", handler: s.createBatch, perm: write}, // the kinds are in the body: the service checks them
+		{pattern: "GET /api/v1/search", handler: s.search, perm: read},
+		{pattern: "GET /api/v1/stats", handler: s.stats, perm: read},
+		{pattern: "GET /api/v1/cases/{id}/matrix", handler: s.caseMatrix, perm: read, kind: custody.KindCase, target: record},
+		{pattern: "POST /api/v1/records/{id}/reveal", handler: s.revealRecord, perm: custody.PermReveal, target: record, clearance: true}, // access.go
+		{pattern: "GET /api/v1/records/{id}/access", handler: s.accessLog, perm: custody.PermAudit, target: record},                       // access.go; items too
+		{pattern: "GET /api/v1/users/{name}/grants", handler: s.userGrants, perm: anyUser, others: custody.PermGrant},                     // access.go
+		{pattern: "POST /api/v1/users/{name}/grants", handler: s.changeGrant, perm: custody.PermGrant},                                    // access.go
+		{pattern: "PUT /api/v1/users/{name}/clearance", handler: s.setClearance, perm: custody.PermUsers},                                 // access.go
+		{pattern: "GET /api/v1/openapi.json", handler: s.openAPI, perm: anyUser},
+		{pattern: "GET /api/v1/sessions", handler: s.listSessions, perm: custody.PermUsers},               // sessions.go
+		{pattern: "POST /api/v1/sessions/{id}/revoke", handler: s.revokeSession, perm: custody.PermUsers}, // sessions.go
 	}
 	for _, k := range kindPaths {
 		base := "/api/v1/" + k.plural
 		list, get := s.listRecords(k), s.getRecord(k)
+		t := recordTarget
 		if k.kind == custody.KindLocality {
-			list, get = s.listLocalities, s.getLocality
+			// Locality records (reference facts, IDs their KATOTTH codes)
+			// are in no compartment: every reader sees them.
+			list, get, t = s.listLocalities, s.getLocality, noTarget
 		}
 		rs = append(rs,
-			route{"GET " + base, list},
-			route{"POST " + base, s.createRecord(k)},
-			route{"GET " + base + "/{id}", get},
-			route{"PUT " + base + "/{id}", s.updateRecord(k)},
-			route{"POST " + base + "/{id}/withdraw", s.withdrawRecord(k)},
+			route{pattern: "GET " + base, handler: list, perm: read, kind: k.kind},
+			route{pattern: "POST " + base, handler: s.createRecord(k), perm: write, kind: k.kind},
+			route{pattern: "GET " + base + "/{id}", handler: get, perm: read, kind: k.kind, target: t},
+			route{pattern: "PUT " + base + "/{id}", handler: s.updateRecord(k), perm: write, kind: k.kind, target: t},
+			route{pattern: "POST " + base + "/{id}/withdraw", handler: s.withdrawRecord(k), perm: write, kind: k.kind, target: t},
 		)
 	}
 	return rs
