@@ -63,10 +63,22 @@ type UserService interface {
 // EntryTokenAdd and EntryTokenRevoke.
 
 // MayScopeTo reports whether a user of role r may hold an API token scoped
-// to role to: r itself or a read-only role (analyst, reviewer), never a
-// wider one.
+// to role to: r itself, or a read-only role (analyst, reviewer) with no
+// permission r lacks — never a wider one (a reviewer may not hold an
+// analyst's token: analysts read general records, reviewers do not).
 func (r Role) MayScopeTo(to Role) bool {
-	return to == r || to == RoleAnalyst || to == RoleReviewer
+	if to == r {
+		return true
+	}
+	if to != RoleAnalyst && to != RoleReviewer {
+		return false
+	}
+	for _, p := range RolePermissions[to] {
+		if !r.Can(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // UserTOTP is the payload of EntryUserTOTP.

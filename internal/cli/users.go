@@ -24,9 +24,10 @@ import (
 // others (add, token, list) are in commands.go.
 func (m *Main) userSubcommands() map[string]func(ctx context.Context, args []string) error {
 	return map[string]func(ctx context.Context, args []string) error{
-		"totp":     m.cmdUserTOTP,
-		"password": m.cmdUserPassword,
-		"unlock":   m.cmdUserUnlock,
+		"totp":      m.cmdUserTOTP,
+		"password":  m.cmdUserPassword,
+		"unlock":    m.cmdUserUnlock,
+		"clearance": m.cmdUserClearance, // access.go
 	}
 }
 
@@ -249,7 +250,10 @@ func (m *Main) cmdSession(ctx context.Context, args []string) error {
 	}
 	fs, data, as := m.flags("session "+sub, usage)
 	user := fs.String("user", "", "the user whose sessions to list or revoke")
-	asJSON := fs.Bool("json", false, "print JSON")
+	asJSON := new(bool)
+	if sub == "list" {
+		asJSON = fs.Bool("json", false, "print JSON")
+	}
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -322,10 +326,16 @@ func (m *Main) cmdToken(ctx context.Context, args []string) error {
 	}
 	sub := args[0]
 	fs, data, as := m.flags("token "+sub, subs[sub])
-	role := fs.String("role", "", "the token's role: the user's own (default), analyst or reviewer")
-	expires := fs.String("expires", "30d", "lifetime: e.g. 12h, 30d, 8w (1 hour to 366 days)")
-	label := fs.String("label", "", "what the token is for")
-	asJSON := fs.Bool("json", false, "print JSON")
+	role, expires, label := new(string), new(string), new(string)
+	if sub == "create" {
+		role = fs.String("role", "", "the token's role: the user's own (default), analyst or reviewer")
+		expires = fs.String("expires", "30d", "lifetime: e.g. 12h, 30d, 8w (1 hour to 366 days)")
+		label = fs.String("label", "", "what the token is for")
+	}
+	asJSON := new(bool)
+	if sub != "revoke" {
+		asJSON = fs.Bool("json", false, "print JSON")
+	}
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err

@@ -18,11 +18,11 @@ import (
 //     password, or wrong TOTP code) the name is locked for SignInLockout,
 //     doubled at each further lock-out up to MaxSignInLockout. While it is
 //     locked every attempt is refused before the password is checked, the
-//     right password included. A successful sign-in clears the count; so
-//     does an administrator (Unlock). Names that are no user's are counted
-//     and locked alike, so a lock-out says nothing of who exists. After
-//     signInMemory without failures a name's record is forgotten, and with
-//     it the doubling.
+//     right password included. A successful sign-in forgets the name's
+//     failures and lock-outs (the doubling starts again); so does an
+//     administrator (Unlock), and so do signInMemory without failures.
+//     Names that are no user's are counted and locked alike, so a lock-out
+//     says nothing of who exists.
 //   - Per client address (IPv6: per /64): a token bucket of AddrBurst
 //     attempts refilled over AddrWindow. Every attempt takes a token
 //     (SignInGuard, before any password is checked); a successful sign-in
@@ -218,6 +218,11 @@ func (s *Service) recordFailure(ctx context.Context, name, addr, what string) {
 	var locked time.Time
 	a, err := s.cfg.DB.UpdateSignInAccount(ctx, name, func(a *sqlstore.SignInAccount) error {
 		a.LastFailure = custody.FormatTime(now)
+		if _, ok := lockedUntil(*a, now); ok {
+			// Checked before the lock began (attempts racing on several
+			// nodes): it neither counts nor locks again.
+			return nil
+		}
 		a.Failures++
 		if a.Failures >= MaxSignInFailures {
 			locked = now.Add(lockDuration(a.Lockouts))

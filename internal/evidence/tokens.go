@@ -53,9 +53,15 @@ func (s *Service) CreateToken(ctx context.Context, actor *custody.User, req Toke
 		return nil, "", err
 	}
 	if !u.Role.MayScopeTo(role) {
+		var allowed []string
+		for _, r := range custody.Roles {
+			if u.Role.MayScopeTo(r) {
+				allowed = append(allowed, string(r))
+			}
+		}
 		return nil, "", &custody.Error{Code: custody.EINVALID,
 			Message: fmt.Sprintf("%s has role %s: a token of theirs cannot have role %s", u.Name, u.Role, role),
-			Hint:    fmt.Sprintf("give --role %s, analyst or reviewer", u.Role)}
+			Hint:    "a role no wider than the user's: " + strings.Join(allowed, ", ")}
 	}
 	life := req.Expires
 	if life == 0 {
