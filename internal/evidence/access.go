@@ -18,13 +18,15 @@ import (
 // their pseudonyms; every read of personal data is an access.read entry in
 // the log.
 
-// view is what one actor may see, resolved once per call.
+// view is what one actor may see, resolved once per call. Reads need only
+// the scope (the queries read the actor's grants themselves); the calls
+// that need the grants in hand load them (loadGrants).
 type view struct {
-	user      *custody.User
-	scope     *sqlstore.Scope // nil: everything
-	clearance string
-	teams     []string // the teams the actor is a member of (default compartments)
-	held      []string // every compartment the actor holds
+	user   *custody.User
+	scope  *sqlstore.Scope // nil: everything
+	loaded bool
+	teams  []string // the teams the actor is a member of (default compartments)
+	held   []string // every compartment the actor holds
 }
 
 // idRe is the form of record and item IDs.
@@ -42,32 +44,46 @@ func (s *Service) view(ctx context.Context, actor *custody.User) (*view, error) 
 	if !actor.Role.Can(custody.PermRead) {
 		return nil, custody.Errorf(custody.EFORBIDDEN, "role %s may not read", actor.Role)
 	}
-	v := &view{user: actor, clearance: custody.DefaultClearance(actor.Role)}
-	if actor != custody.SystemActor {
-		c, err := s.cfg.DB.Clearance(ctx, actor.ID)
-		if err != nil {
-			return nil, err
-		}
-		if c != "" {
-			v.clearance = c
-		}
-		grants, err := s.cfg.DB.Grants(ctx, actor.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range grants {
-			if !slices.Contains(v.held, g.Compartment) {
-				v.held = append(v.held, g.Compartment)
-			}
-			if g.Source != "grant" && g.Source != "creator" && !slices.Contains(v.teams, g.Compartment) {
-				v.teams = append(v.teams, g.Compartment)
-			}
-		}
-	}
+	v := &view{user: actor}
 	if !actor.Role.Can(custody.PermAllCompartments) {
-		v.scope = &sqlstore.Scope{Compartments: v.held, General: actor.Role.Can(custody.PermReadGeneral)}
+		v.scope = &sqlstore.Scope{User: actor.ID, General: actor.Role.Can(custody.PermReadGeneral)}
 	}
 	return v, nil
+}
+
+// loadGrants reads the compartments the actor holds and the teams it is a
+// member of.
+func (s *Service) loadGrants(ctx context.Context, v *view) error {
+	if v.loaded || v.user == custody.SystemActor {
+		v.loaded = true
+		return nil
+	}
+	grants, err := s.cfg.DB.Grants(ctx, v.user.ID)
+	if err != nil {
+		return err
+	}
+	for _, g := range grants {
+		if !slices.Contains(v.held, g.Compartment) {
+			v.held = append(v.held, g.Compartment)
+		}
+		if g.Source != "grant" && g.Source != "creator" && !slices.Contains(v.teams, g.Compartment) {
+			v.teams = append(v.teams, g.Compartment)
+		}
+	}
+	v.loaded = true
+	return nil
+}
+
+// clearance returns the actor's clearance: set by an administrator, or
+// its role's default.
+func (s *Service) clearance(ctx context.Context, u *custody.User) (string, error) {
+	if u != custody.SystemActor {
+		c, err := s.cfg.DB.Clearance(ctx, u.ID)
+		if err != nil || c != "" {
+			return c, err
+		}
+	}
+	return custody.DefaultClearance(u.Role), nil
 }
 
 // all reports whether the view sees every compartment.
@@ -206,6 +222,9 @@ func (s *Service) audit(ctx context.Context, v *view, action string, kinds map[s
 // item being written: given ones must be case or team records the actor
 // holds (administrators hold all); none given means the actor's teams.
 func (s *Service) checkCompartments(ctx context.Context, v *view, given []string) ([]string, error) {
+	if err := s.loadGrants(ctx, v); err != nil {
+		return nil, err
+	}
 	if len(given) == 0 {
 		return slices.Clone(v.teams), nil
 	}
@@ -359,9 +378,13 @@ func (s *Service) RevealRecord(ctx context.Context, actor *custody.User, id, rea
 	if len(ids) == 0 {
 		return nil, custody.Errorf(custody.EINVALID, "record %s holds no protected identity", id)
 	}
+	clear, err := s.clearance(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range ids {
-		if custody.ClearanceRank(v.clearance) < custody.ClearanceRank(red.Level[p]) {
-			return nil, custody.Errorf(custody.EFORBIDDEN, "revealing %s needs clearance %s; yours is %s", red.ByPerson[p], red.Level[p], v.clearance)
+		if custody.ClearanceRank(clear) < custody.ClearanceRank(red.Level[p]) {
+			return nil, custody.Errorf(custody.EFORBIDDEN, "revealing %s needs clearance %s; yours is %s", red.ByPerson[p], red.Level[p], clear)
 		}
 	}
 	subjects := append([]string{id}, ids...)
@@ -400,9 +423,8 @@ func (s *Service) CanSee(ctx context.Context, actor *custody.User, what, id stri
 
 // Clearance returns the actor's clearance.
 func (s *Service) Clearance(ctx context.Context, actor *custody.User) (string, error) {
-	v, err := s.view(ctx, actor)
-	if err != nil {
+	if _, err := s.view(ctx, actor); err != nil {
 		return "", err
 	}
-	return v.clearance, nil
+	return s.clearance(ctx, actor)
 }

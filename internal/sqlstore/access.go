@@ -16,8 +16,9 @@ import (
 // store's own work (verify, rebuild, export internals).
 type Scope struct {
 	All bool
-	// Compartments are the cases and teams the user holds.
-	Compartments []string
+	// User is the user whose grants (the cases and teams it holds) open
+	// compartments: the queries read them from the grants table.
+	User string
 	// General: records and items in no compartment are visible too.
 	General bool
 }
@@ -38,16 +39,16 @@ func (s *Scope) cond(idCol, kindCol string) (string, []any) {
 	if kindCol != "" {
 		parts = append(parts, kindCol+" = 'locality'")
 	}
-	if len(s.Compartments) > 0 {
-		// "|| ''" makes the membership test an expression: SQLite would
-		// otherwise seek the primary key once per granted compartment for
-		// every row; this way it reads the subject's few rows once and
-		// tests each against the list.
+	if s.User != "" {
+		// The user's grants are a subquery that does not depend on the
+		// row: both dialects compute it once per statement (an ephemeral
+		// index, a hashed subplan). "|| ''" makes the membership test an
+		// expression: SQLite would otherwise seek the primary key once
+		// per granted compartment for every row; this way it reads the
+		// subject's few rows once and tests each against the set.
 		parts = append(parts, "EXISTS (SELECT 1 FROM compartments c WHERE c.subject = "+idCol+
-			" AND c.compartment || '' IN ("+placeholders(len(s.Compartments))+"))")
-		for _, c := range s.Compartments {
-			args = append(args, c)
-		}
+			" AND c.compartment || '' IN (SELECT g.compartment FROM grants g WHERE g.user_id = ?))")
+		args = append(args, s.User)
 	}
 	if s.General {
 		parts = append(parts, "NOT EXISTS (SELECT 1 FROM compartments c WHERE c.subject = "+idCol+")")
