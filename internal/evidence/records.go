@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/custody-dev/custody"
@@ -75,6 +76,86 @@ func (s *Service) prepare(in custody.RecordInput) (*prepared, error) {
 		}
 	}
 	return &prepared{kind: in.Kind, data: data, facts: f}, nil
+}
+
+// pendingRecord is pending for a record create or update whose data
+// prepare made canonical and parsed into f. Where every other field is
+// plain ASCII (IDs, nonces, most reasons), the payload is written directly
+// — the canonical encoding verify.Canonical would produce, without
+// re-canonicalising the data (TestRecordPayload holds the two equal) — and
+// the change and its facts are handed to the projection, which would
+// decode exactly them from the payload. Otherwise, pending.
+func (s *Service) pendingRecord(typ string, actor *custody.User, deviceTime string, c custody.RecordChange, f *custody.RecordFacts) (sqlstore.Pending, error) {
+	raw, ok := recordPayload(c)
+	if !ok {
+		return s.pending(typ, actor, c.ID, deviceTime, c)
+	}
+	return sqlstore.Pending{
+		Entry:   custody.Entry{ID: s.newID(), Type: typ, Store: s.cfg.StoreID, Actor: actor.ID, DeviceTime: deviceTime, Subject: c.ID},
+		Payload: raw,
+		Record:  &sqlstore.ParsedRecord{Change: c, Facts: f},
+	}, nil
+}
+
+// recordPayload returns the canonical JSON of c, whose Data is canonical
+// JSON, if every string of c is plain printable ASCII (which the canonical
+// encoding writes as it is); ok is false otherwise.
+func recordPayload(c custody.RecordChange) (raw []byte, ok bool) {
+	plain := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if b := s[i]; b < 0x20 || b > 0x7e || b == '"' || b == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	if !plain(c.Nonce) || !plain(c.Kind) || !plain(c.ID) || !plain(c.Reason) {
+		return nil, false
+	}
+	n := 96 + len(c.Nonce) + len(c.Kind) + len(c.ID) + len(c.Data) + len(c.Reason)
+	for _, x := range c.Compartments {
+		if !plain(x) {
+			return nil, false
+		}
+		n += len(x) + 3
+	}
+	// Keys in byte order, as the canonical encoding sorts them; data,
+	// reason and compartments are omitted when empty.
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	if len(c.Compartments) > 0 {
+		b = append(b, `"compartments":[`...)
+		for i, x := range c.Compartments {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, x...)
+			b = append(b, '"')
+		}
+		b = append(b, "],"...)
+	}
+	if len(c.Data) > 0 {
+		b = append(b, `"data":`...)
+		b = append(b, c.Data...)
+		b = append(b, ',')
+	}
+	b = append(b, `"id":"`...)
+	b = append(b, c.ID...)
+	b = append(b, `","kind":"`...)
+	b = append(b, c.Kind...)
+	b = append(b, `","nonce":"`...)
+	b = append(b, c.Nonce...)
+	b = append(b, '"', ',')
+	if c.Reason != "" {
+		b = append(b, `"reason":"`...)
+		b = append(b, c.Reason...)
+		b = append(b, '"', ',')
+	}
+	b = append(b, `"version":`...)
+	b = strconv.AppendInt(b, int64(c.Version), 10)
+	b = append(b, '}')
+	return b, true
 }
 
 // checkRefs fails with ENOTFOUND on the first reference to a record or item
@@ -274,8 +355,8 @@ func (s *Service) CreateRecords(ctx context.Context, actor *custody.User, in []c
 			return nil, batchErr(i, len(in), err)
 		}
 		var err error
-		pend[i], err = s.pending(custody.EntryRecordCreate, actor, p.id, in[i].DeviceTime,
-			custody.RecordChange{Nonce: s.nonce(), Kind: p.kind, ID: p.id, Version: 1, Data: p.data, Reason: in[i].Reason, Compartments: comps[i]})
+		pend[i], err = s.pendingRecord(custody.EntryRecordCreate, actor, in[i].DeviceTime,
+			custody.RecordChange{Nonce: s.nonce(), Kind: p.kind, ID: p.id, Version: 1, Data: p.data, Reason: in[i].Reason, Compartments: comps[i]}, p.facts)
 		if err != nil {
 			return nil, err
 		}
@@ -349,8 +430,8 @@ func (s *Service) UpdateRecord(ctx context.Context, actor *custody.User, in cust
 	if err := s.checkNoPseudonyms(ctx, cur, p.data); err != nil {
 		return nil, err
 	}
-	pend, err := s.pending(custody.EntryRecordUpdate, actor, cur.ID, in.DeviceTime,
-		custody.RecordChange{Nonce: s.nonce(), Kind: cur.Kind, ID: cur.ID, Version: cur.Version + 1, Data: p.data, Reason: in.Reason, Compartments: comps})
+	pend, err := s.pendingRecord(custody.EntryRecordUpdate, actor, in.DeviceTime,
+		custody.RecordChange{Nonce: s.nonce(), Kind: cur.Kind, ID: cur.ID, Version: cur.Version + 1, Data: p.data, Reason: in.Reason, Compartments: comps}, p.facts)
 	if err != nil {
 		return nil, err
 	}

@@ -174,6 +174,10 @@ func (db *DB) setIdentity(ctx context.Context, ap *applier, p custody.RecordChan
 	return nil
 }
 
+// identityTables is what searchableFacts reads: person_identity, which
+// has no foreign keys.
+var identityTables = []string{"person_identity"}
+
 // searchableFacts returns the title and text the full-text index holds for
 // a record: for a protected witness, the pseudonym instead of the name and
 // nothing else; for a testimony of a protected witness, the transcript
@@ -187,7 +191,7 @@ func (db *DB) searchableFacts(ctx context.Context, ap *applier, p custody.Record
 			return ps, ps, nil
 		}
 		var ps string
-		if err := ap.queryRow(ctx, `SELECT pseudonym FROM person_identity WHERE id = ?`, []any{p.ID}, &ps); err != nil {
+		if err := ap.queryRowIn(ctx, identityTables, `SELECT pseudonym FROM person_identity WHERE id = ?`, []any{p.ID}, &ps); err != nil {
 			return "", "", fmt.Errorf("read pseudonym: %w", err)
 		}
 		return ps, ps, nil
@@ -202,7 +206,7 @@ func (db *DB) searchableFacts(ctx context.Context, ap *applier, p custody.Record
 			return f.Title, f.Text, nil
 		}
 		var ps, prot, name string
-		err := ap.queryRow(ctx, `SELECT pseudonym, protection, name FROM person_identity WHERE id = ?`, []any{witness}, &ps, &prot, &name)
+		err := ap.queryRowIn(ctx, identityTables, `SELECT pseudonym, protection, name FROM person_identity WHERE id = ?`, []any{witness}, &ps, &prot, &name)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && prot == "") {
 			return f.Title, f.Text, nil
 		} else if err != nil {

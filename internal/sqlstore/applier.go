@@ -9,10 +9,11 @@ import (
 )
 
 // applier is how the projection (apply) writes the index. In deferred mode
-// it buffers inserts per table and sends them as multi-row statements, which
-// turns one round trip per entry into one per few hundred; any read or
-// update first flushes what is buffered, so apply always sees the rows of
-// the entries before it. In immediate mode every statement runs at once, so
+// it buffers inserts per table and sends them as multi-row statements
+// (PostgreSQL; SQLite: row by row through a prepared statement, see
+// flushRows), which turns one round trip per entry into one per few
+// hundred; any read or update first flushes what is buffered, so apply
+// always sees the rows of the entries before it. In immediate mode every statement runs at once, so
 // an error is attributed to the entry that caused it.
 //
 // A constraint violated by a buffered insert surfaces at flush time as a
@@ -23,8 +24,9 @@ type applier struct {
 	tx       execer
 	deferred bool
 	bufs     map[string]*insertBuf
-	order    []string // tables in first-insert order, so parents flush before children
-	params   int      // buffered values, all tables
+	order    []string             // tables in first-insert order, so parents flush before children
+	params   int                  // buffered values, all tables
+	stmts    map[string]*sql.Stmt // SQLite: prepared inserts, closed with the transaction
 }
 
 type insertBuf struct {
@@ -94,6 +96,20 @@ func (a *applier) queryRow(ctx context.Context, q string, args []any, dest ...an
 	return a.tx.QueryRowContext(ctx, a.db.rebind(q), args...).Scan(dest...)
 }
 
+// queryRowIn is queryRow for a query that reads only tables: it flushes
+// their buffered inserts alone, so that the other tables' buffers keep
+// filling (a testimony's witness lookup would otherwise cut an import's
+// batch into as many flushes as it has testimonies). The tables must have
+// no foreign keys to tables still buffered.
+func (a *applier) queryRowIn(ctx context.Context, tables []string, q string, args []any, dest ...any) error {
+	for _, t := range tables {
+		if err := a.flushTable(ctx, t); err != nil {
+			return err
+		}
+	}
+	return a.tx.QueryRowContext(ctx, a.db.rebind(q), args...).Scan(dest...)
+}
+
 // flush sends every buffered insert.
 func (a *applier) flush(ctx context.Context) error {
 	return a.flushThen(ctx, "")
@@ -133,6 +149,11 @@ func (a *applier) flushTable(ctx context.Context, table string) error {
 	if b == nil || b.rows == 0 {
 		return nil
 	}
+	if a.db.dialect == SQLite {
+		if p, ok := a.tx.(preparer); ok {
+			return a.flushRows(ctx, p, table, b)
+		}
+	}
 	var q strings.Builder
 	writeInsert(&q, table, b)
 	_, err := a.tx.ExecContext(ctx, a.db.rebind(q.String()), b.args...)
@@ -154,4 +175,41 @@ func placeholders(n int) string {
 		return ""
 	}
 	return strings.Repeat("?, ", n-1) + "?"
+}
+
+type preparer interface {
+	PrepareContext(ctx context.Context, q string) (*sql.Stmt, error)
+}
+
+// flushRows sends b's rows one at a time through a statement prepared once
+// per transaction (SQLite). In process a row costs no round trip, whereas a
+// multi-row statement costs a compilation as long as its rows (each flush
+// a different text, so never cached) and a statement journal of every page
+// it touches (a single-row insert needs none): together a third of an
+// import. A row that fails leaves the rows before it inserted; like a
+// failed multi-row statement it is a flushError, after which every caller
+// rolls the transaction back.
+func (a *applier) flushRows(ctx context.Context, p preparer, table string, b *insertBuf) error {
+	q := `INSERT INTO ` + table + ` (` + b.cols + `) VALUES (` + placeholders(b.ncol) + `)`
+	st := a.stmts[q]
+	if st == nil {
+		var err error
+		if st, err = p.PrepareContext(ctx, q); err != nil {
+			return &flushError{fmt.Errorf("insert into %s: %w", table, err)}
+		}
+		if a.stmts == nil {
+			a.stmts = make(map[string]*sql.Stmt)
+		}
+		a.stmts[q] = st
+	}
+	args := b.args
+	a.params -= len(b.args)
+	b.args, b.rows = b.args[:0], 0
+	for len(args) > 0 {
+		if _, err := st.ExecContext(ctx, args[:b.ncol]...); err != nil {
+			return &flushError{fmt.Errorf("insert into %s: %w", table, err)}
+		}
+		args = args[b.ncol:]
+	}
+	return nil
 }

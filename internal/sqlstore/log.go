@@ -19,6 +19,20 @@ import (
 type Pending struct {
 	Entry   custody.Entry
 	Payload []byte
+	// Record, for a record.create or record.update entry, is what the
+	// projection would decode from Payload and parse from its data, handed
+	// over by a caller that has just encoded Payload from it and validated
+	// the data: the append path then skips decoding and parsing again.
+	// Replay always decodes the payload. Nil: decode.
+	Record *ParsedRecord
+}
+
+// ParsedRecord is a record change as decoded from its payload, with the
+// facts of its data (custody.ParseRecordData). Facts is read, never
+// changed, by the projection.
+type ParsedRecord struct {
+	Change custody.RecordChange
+	Facts  *custody.RecordFacts
 }
 
 // Appended is a sequenced entry as committed.
@@ -306,7 +320,12 @@ func (db *DB) applyEntries(ctx context.Context, ap *applier, entries []Pending, 
 			return nil, nil, custody.Errorf(custody.ETOOLARGE, "entry of %d bytes is over the limit", len(leaf))
 		}
 		idx := next + uint64(j)
-		if err := db.apply(ctx, ap, idx, e, p.Payload); err != nil {
+		if r := p.Record; r != nil && (e.Type == custody.EntryRecordCreate || e.Type == custody.EntryRecordUpdate) {
+			err = db.applyRecordChange(ctx, ap, idx, e, r.Change, r.Facts)
+		} else {
+			err = db.apply(ctx, ap, idx, e, p.Payload)
+		}
+		if err != nil {
 			return nil, nil, err
 		}
 		out = append(out, Appended{Index: idx, Entry: e, Leaf: leaf})

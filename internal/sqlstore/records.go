@@ -26,6 +26,12 @@ func (db *DB) applyRecord(ctx context.Context, ap *applier, idx uint64, e custod
 	if err := decodePayload(payload, &p); err != nil {
 		return err
 	}
+	return db.applyRecordChange(ctx, ap, idx, e, p, nil)
+}
+
+// applyRecordChange is applyRecord on the decoded payload p. f, if not
+// nil, is recordFacts(p), computed by the caller (see Pending.Record).
+func (db *DB) applyRecordChange(ctx context.Context, ap *applier, idx uint64, e custody.Entry, p custody.RecordChange, f *custody.RecordFacts) error {
 	if p.ID != e.Subject {
 		return custody.Errorf(custody.EINVALID, "record %s in an entry about %s", p.ID, e.Subject)
 	}
@@ -37,16 +43,18 @@ func (db *DB) applyRecord(ctx context.Context, ap *applier, idx uint64, e custod
 		if p.Version != 1 {
 			return custody.Errorf(custody.ECONFLICT, "a new record starts at version 1, not %d", p.Version)
 		}
-		f, err := recordFacts(p)
-		if err != nil {
-			return err
+		if f == nil {
+			var err error
+			if f, err = recordFacts(p); err != nil {
+				return err
+			}
 		}
 		if p.Kind == custody.KindLocality && p.ID != f.Locality {
 			return custody.Errorf(custody.EINVALID, "a locality's record ID is its code %s, not %s", f.Locality, p.ID)
 		}
 		// A second create of the same ID breaks the primary key: deferred,
 		// that surfaces at flush and the careful redo names it (ECONFLICT).
-		err = ap.insert(ctx, "records", recordsCols,
+		err := ap.insert(ctx, "records", recordsCols,
 			p.ID, idx, p.Kind, p.Version, string(p.Data), f.Title, nullable(f.Locality), nullable(f.Site), nullable(f.Case),
 			nullable(f.Team), nullable(f.Type), nullable(f.Status), nullable(f.Date), lat(f), lon(f), boolInt(f.Personal), 0, nil,
 			f.Bodies, f.Identified, f.Torture, f.KilledConfirmed, f.KilledEstimated, f.InjuredConfirmed, f.InjuredEstimated,
@@ -100,9 +108,10 @@ func (db *DB) applyRecord(ctx context.Context, ap *applier, idx uint64, e custod
 	if e.Type != custody.EntryRecordUpdate {
 		return custody.Errorf(custody.EUNSUPPORTED, "entry %d has unknown type %q", idx, e.Type)
 	}
-	f, err := recordFacts(p)
-	if err != nil {
-		return err
+	if f == nil {
+		if f, err = recordFacts(p); err != nil {
+			return err
+		}
 	}
 	if p.Kind == custody.KindLocality && p.ID != f.Locality {
 		return custody.Errorf(custody.EINVALID, "a locality's code cannot change (%s to %s)", p.ID, f.Locality)
