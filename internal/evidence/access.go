@@ -124,6 +124,16 @@ func (s *Service) redactor(ctx context.Context) (*sqlstore.Redactor, error) {
 	return s.red, nil
 }
 
+// BundleRedactor returns a redactor of every protected witness that also
+// replaces their record IDs: what court bundles carry.
+func (s *Service) BundleRedactor(ctx context.Context) (*sqlstore.Redactor, error) {
+	ps, err := s.cfg.DB.ProtectedPersons(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.NewRedactor(ps, true), nil
+}
+
 // redactRecord replaces protected identities in r (in place). A protected
 // witness's own record keeps only its roles, status and protection level,
 // its name replaced by its pseudonym; other records have every mention of

@@ -8,7 +8,6 @@ import (
 
 	"github.com/custody-dev/custody"
 	"github.com/custody-dev/custody/internal/evidence"
-	"github.com/custody-dev/custody/internal/sqlstore"
 	"github.com/custody-dev/custody/verify"
 )
 
@@ -26,21 +25,27 @@ import (
 // the payload, never in the public log), so the pseudonym is stable across
 // exports, recomputable by the store, and reveals nothing to anyone else.
 
+// redactor is what the store's redactor (evidence.Service.BundleRedactor)
+// does for a bundle.
+type redactor interface {
+	Text(s string) (string, []string)
+	JSON(raw []byte) ([]byte, []string, []string, error)
+}
+
 // protector replaces protected identities by pseudonyms: the store's
-// redactor (sqlstore.Redactor), with record IDs replaced too.
+// redactor, with record IDs replaced too.
 type protector struct {
-	r *sqlstore.Redactor
+	r redactor
 	// byPerson maps a protected witness's record ID to its pseudonym.
 	byPerson map[string]string
 }
 
 // loadProtector reads the protected witnesses and their pseudonyms.
 func loadProtector(ctx context.Context, svc *evidence.Service) (*protector, error) {
-	ps, err := svc.DB().ProtectedPersons(ctx)
+	r, err := svc.BundleRedactor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r := sqlstore.NewRedactor(ps, true)
 	return &protector{r: r, byPerson: r.ByPerson}, nil
 }
 
