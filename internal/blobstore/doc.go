@@ -2,7 +2,10 @@
 // (custody.BlobStore) and small named objects such as log tiles and
 // checkpoints (custody.ObjectStore). It has two backends: a local file
 // system (FS, FSObjects), the default, and any S3-compatible object store
-// (S3), for deployments that outgrow one disk.
+// (S3), for deployments that outgrow one disk. Encrypted keeps blobs
+// encrypted at rest as age files over either (FSBackend,
+// S3.EncryptedBackend), with the keys of a KeyRing, whose data keys also
+// seal sensitive fields kept elsewhere (FieldSealer); see docs/keys.md.
 //
 // Invariants, for every backend:
 //
@@ -29,13 +32,15 @@
 // File system layout (FS and FSObjects use separate directories):
 //
 //	<dir>/sha256/<first 2 hex digits>/<64 hex digits>   blobs
+//	<dir>/age/<first 2 hex digits>/<64 hex digits>.age  blobs of an Encrypted store
 //	<dir>/tmp/                                           uploads in progress
 //	<objects dir>/<name>                                 named objects
 //	<objects dir>/.tmp/                                  object writes in progress
 //
 // S3 layout, below the bucket URL's optional prefix:
 //
-//	sha256/<64 hex digits>   blobs
-//	tmp/<uuid>               uploads in progress
+//	sha256/<64 hex digits>       blobs
+//	age/<64 hex digits>.age      blobs of an Encrypted store
+//	tmp/<uuid>                   uploads in progress
 //	<objects prefix>/<name>  named objects (see S3.Objects)
 package blobstore

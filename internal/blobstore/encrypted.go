@@ -43,11 +43,10 @@ type Encrypted struct {
 var _ custody.BlobStore = (*Encrypted)(nil)
 
 // EncryptedBackend keeps the ciphertext objects of an Encrypted store, each
-// under the reference of its plaintext. FSBackend is the file system's; an
-// S3 adapter would upload to a temporary key in Create, complete the upload
-// and copy it to its final key in Commit (checking first whether the key
-// exists), delete the temporary key in Discard, and list and read keys as
-// S3 does.
+// under the reference of its plaintext. FSBackend is the file system's;
+// S3.EncryptedBackend uploads to a temporary key in Create, completes the
+// upload and copies it to its final key in Commit (checking first whether
+// the key exists), and aborts or deletes the temporary key in Discard.
 type EncryptedBackend interface {
 	// Create starts a new object under a temporary name.
 	Create(ctx context.Context) (TempObject, error)
@@ -62,8 +61,8 @@ type EncryptedBackend interface {
 // TempObject is an object being written.
 type TempObject interface {
 	// Write appends p. Encrypted calls it from one goroutine at a time, with
-	// buffers aligned for direct I/O whose lengths, except the last one's,
-	// are multiples of 1 MiB; the buffer is reused once Write returns.
+	// buffers aligned for direct I/O of 1 MiB each, except the last one;
+	// the buffer is reused once Write returns.
 	Write(p []byte) (int, error)
 	// Commit makes the written bytes durable and stores them under ref. If
 	// an object is stored under ref already, Commit leaves it in place and
@@ -88,7 +87,7 @@ func NewEncrypted(inner EncryptedBackend, ring *KeyRing) *Encrypted {
 
 // Put implements custody.BlobStore. It streams r through SHA-256 and age
 // encryption at once (read, hash, encrypt and write run as a pipeline, in
-// about 8 MiB of buffers) into a temporary object, then commits it under
+// about 10 MiB of buffers) into a temporary object, then commits it under
 // the plaintext's reference, unless content with that reference is stored
 // already: then the new copy is dropped and Existed reported. Any error or
 // cancellation of ctx discards the temporary object. Errors: ENOSPACE,
@@ -186,14 +185,29 @@ func (e *Encrypted) Open(ctx context.Context, ref custody.Ref) (io.ReadCloser, e
 	if err != nil {
 		return nil, err
 	}
-	src := &errRecorder{r: io.MultiReader(bytes.NewReader(head.read), rc)}
-	pr, err := age.Decrypt(src, e.ring.identities...)
+	// age unwraps the file key from the header (and checks its MAC); the
+	// payload is opened here, chunk by chunk into the reader's buffers
+	// (see stream.go), knowing from the size where the last chunk is.
+	fileKey, err := age.DecryptHeader(head.read[:head.len], e.ring.identities...)
+	var noMatch *age.NoIdentityMatchError
+	if errors.As(err, &noMatch) {
+		// Encrypted to a key added since the ring was loaded?
+		if newer := e.ring.newer(); newer != nil {
+			fileKey, err = age.DecryptHeader(head.read[:head.len], newer.identities...)
+		}
+	}
 	if err != nil {
 		rc.Close()
-		return nil, fmt.Errorf("open blob %s: %w", ref, classifyAgeErr(err, src, "blob "+string(ref)))
+		return nil, fmt.Errorf("open blob %s: %w", ref, classifyAgeErr(err, &errRecorder{}, "blob "+string(ref)))
 	}
-	d := newDecryptReader(pr, src, rc, ref)
-	return newVerifyReader(ctx, d, ref, size), nil
+	src := &errRecorder{r: io.MultiReader(bytes.NewReader(head.read[head.len:]), rc)}
+	open, err := newStreamOpener(fileKey, src, ref, size)
+	clear(fileKey)
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("open blob %s: %w", ref, err)
+	}
+	return newVerifyReader(ctx, newDecryptReader(open, rc), ref, size), nil
 }
 
 // header is the start of a stored object: its age header's length and the
@@ -269,10 +283,9 @@ const (
 	openDepth      = 4
 )
 
-// decryptReader runs age's decrypting reader in a goroutine, ahead of the
+// decryptReader runs a decrypting function (next: fill buf with the next
+// authenticated plaintext, io.EOF at the end) in a goroutine, ahead of the
 // caller, in openDepth buffers of openBufferSize bytes.
-// Errors of age are turned into ETAMPERED, except failures to read the
-// object, which are passed on.
 type decryptReader struct {
 	ch      chan chunkErr
 	free    chan []byte
@@ -291,7 +304,7 @@ type chunkErr struct {
 	err error
 }
 
-func newDecryptReader(r io.Reader, src *errRecorder, closer io.Closer, ref custody.Ref) *decryptReader {
+func newDecryptReader(next func(buf []byte) (int, error), closer io.Closer) *decryptReader {
 	d := &decryptReader{
 		ch:     make(chan chunkErr, openDepth-1),
 		free:   make(chan []byte, openDepth),
@@ -312,20 +325,7 @@ func newDecryptReader(r io.Reader, src *errRecorder, closer io.Closer, ref custo
 			case <-d.stop:
 				return
 			}
-			n, err := fill(r, buf)
-			if err != nil && err != io.EOF {
-				switch {
-				case src.err != nil:
-					err = src.err
-				case err == io.ErrUnexpectedEOF:
-					err = tampered(ref, "ciphertext is truncated")
-				default:
-					// age's error as text only: it may wrap io.EOF or
-					// io.ErrUnexpectedEOF, which a caller copying this
-					// reader must not mistake for the end of the content.
-					err = tampered(ref, "ciphertext fails authentication: "+err.Error())
-				}
-			}
+			n, err := next(buf)
 			select {
 			case d.ch <- chunkErr{buf, n, err}:
 			case <-d.stop:

@@ -50,8 +50,11 @@ const (
 )
 
 // FieldSealer seals and opens sensitive fields with the data keys of a key
-// ring. It is immutable and safe for concurrent use.
+// ring. It is safe for concurrent use. It seals with the ring's current data
+// key; it opens with any of the ring's, and with those found in the key
+// directory later (see KeyRing.newer).
 type FieldSealer struct {
+	ring    *KeyRing
 	kd      string
 	aeads   map[uint32]cipher.AEAD
 	bad     map[uint32]error // data key files the ring cannot open
@@ -98,6 +101,12 @@ func (f *FieldSealer) Open(dst, sealed []byte) ([]byte, error) {
 	}
 	n := binary.BigEndian.Uint32(sealed[2:fieldPrefix])
 	aead := f.aeads[n]
+	if aead == nil && f.ring != nil {
+		// Sealed with a data key added since the ring was loaded?
+		if newer := f.ring.newer(); newer != nil {
+			aead = newer.fields.aeads[n]
+		}
+	}
 	if aead == nil {
 		name := filepath.Join(f.kd, dataKeyName(int(n)))
 		why := "is missing"
@@ -150,7 +159,7 @@ func dataKeyFiles(kd string) ([]int, error) {
 // key that no identity opens is recorded, not fatal: fields it sealed fail
 // to open, naming it, while everything else works.
 func (k *KeyRing) loadFields(kd string) error {
-	f := &FieldSealer{kd: kd, aeads: make(map[uint32]cipher.AEAD), bad: make(map[uint32]error)}
+	f := &FieldSealer{ring: k, kd: kd, aeads: make(map[uint32]cipher.AEAD), bad: make(map[uint32]error)}
 	nums, err := dataKeyFiles(kd)
 	if err != nil {
 		return fmt.Errorf("load key ring: %w", err)

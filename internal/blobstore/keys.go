@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -22,6 +23,7 @@ import (
 //
 //	<dir>/keys/                 mode 0700
 //	<dir>/keys/age-<n>.key      mode 0600, one X25519 identity each, n = 1, 2, ...
+//	<dir>/keys/data-<n>.age     mode 0600, a data key for sealed fields (fields.go)
 //	<dir>/keys/recipients.txt   optional: more recipients (age1...), one a line
 //
 // Key files are in the format of age-keygen, so the age command-line tool
@@ -44,8 +46,9 @@ var ErrNoKey = errors.New("no key in the store's key ring decrypts this content"
 // encrypted to. The newest identity (the highest n) is the current one: new
 // data is encrypted to its recipient and to every recipient listed in
 // recipients.txt. Older identities are kept to decrypt data written before a
-// rotation. A KeyRing is immutable and safe for concurrent use; to see a
-// rotation, load the ring again.
+// rotation. A KeyRing is immutable and safe for concurrent use; to write
+// with the keys of a rotation, load the ring again (to read data written with
+// them, a ring reads its directory again by itself: see newer).
 type KeyRing struct {
 	kd         string                // the key directory
 	nums       []int                 // the numbers of ids' files
@@ -54,16 +57,54 @@ type KeyRing struct {
 	recipients []age.Recipient       // the current identity's, then recipients.txt's
 	extra      []string              // recipients.txt's, as written
 	identities []age.Identity        // newest first: the likeliest to match comes first
+	reload     *ringReload
+}
+
+// reloadEvery bounds how often a ring reads its directory again to find
+// keys added since it was loaded.
+const reloadEvery = 10 * time.Second
+
+type ringReload struct {
+	mu   sync.Mutex
+	last time.Time
+	ring *KeyRing // the newest loaded, or nil
+}
+
+// newer returns the key ring as its directory holds it now, for reading
+// what was written with keys added after k was loaded (by a rotation on
+// another node, say): nil if it cannot be loaded. The directory is read at
+// most once every reloadEvery; k itself never changes, and what is written
+// keeps using k's keys until the ring is loaded again (a restart).
+func (k *KeyRing) newer() *KeyRing {
+	r := k.reload
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.last.IsZero() && time.Since(r.last) < reloadEvery {
+		return r.ring
+	}
+	r.last = time.Now()
+	if ring, err := loadKeyDir(k.kd); err == nil {
+		r.ring = ring
+	}
+	return r.ring
 }
 
 // KeyDir returns the directory holding the key ring of the store in dir.
 func KeyDir(dir string) string { return filepath.Join(dir, keysDirName) }
 
 // GenerateKeyRing creates the key ring of the store in dir: it creates
-// <dir>/keys (mode 0700) and writes a new X25519 identity to
-// <dir>/keys/age-1.key (mode 0600), durably. Errors: ECONFLICT if the
-// directory holds a key already.
-func GenerateKeyRing(dir string) error {
+// <dir>/keys (mode 0700), writes a new X25519 identity to
+// <dir>/keys/age-1.key (mode 0600), lists the extra recipients (such as
+// the public key of a backup identity kept offline) in recipients.txt, and
+// writes the first data key, encrypted to the identity and the extra
+// recipients, to data-1.age; all durably. Errors: EINVALID (a recipient is
+// malformed), ECONFLICT if the directory holds a key already.
+func GenerateKeyRing(dir string, extra ...string) error {
+	for _, r := range extra {
+		if err := CheckRecipient(r); err != nil {
+			return err
+		}
+	}
 	kd := KeyDir(dir)
 	if err := mkdirPrivate(kd); err != nil {
 		return fmt.Errorf("generate key ring: %w", err)
@@ -79,6 +120,11 @@ func GenerateKeyRing(dir string) error {
 	}
 	if _, err := addIdentity(kd, 1); err != nil {
 		return fmt.Errorf("generate key ring: %w", err)
+	}
+	for _, r := range extra {
+		if err := AddRecipient(dir, r); err != nil {
+			return fmt.Errorf("generate key ring: %w", err)
+		}
 	}
 	ring, err := loadKeyDir(kd)
 	if err != nil {
@@ -133,10 +179,8 @@ func Rotate(dir string) (int, error) {
 // EINVALID (not an X25519 recipient), ENOTFOUND (no key ring in dir).
 func AddRecipient(dir, recipient string) error {
 	recipient = strings.TrimSpace(recipient)
-	if _, err := age.ParseX25519Recipient(recipient); err != nil {
-		return &custody.Error{Code: custody.EINVALID,
-			Message: fmt.Sprintf("%q is not an age recipient", truncateString(recipient, 80)),
-			Hint:    "want a public key starting with age1, as printed by age-keygen -y"}
+	if err := CheckRecipient(recipient); err != nil {
+		return err
 	}
 	kd := KeyDir(dir)
 	if nums, err := keyFiles(kd); errors.Is(err, fs.ErrNotExist) || err == nil && len(nums) == 0 {
@@ -162,6 +206,18 @@ func AddRecipient(dir, recipient string) error {
 	return nil
 }
 
+// CheckRecipient checks that s (spaces around it aside) is an age X25519
+// recipient, a public key age1... Errors: EINVALID.
+func CheckRecipient(s string) error {
+	s = strings.TrimSpace(s)
+	if _, err := age.ParseX25519Recipient(s); err != nil {
+		return &custody.Error{Code: custody.EINVALID,
+			Message: fmt.Sprintf("%q is not an age recipient", truncateString(s, 80)),
+			Hint:    "want a public key starting with age1, as printed by age-keygen -y"}
+	}
+	return nil
+}
+
 // LoadKeyRing reads the key ring of the store in dir. Key files must not be
 // readable by group or others (mode 0600), as ssh insists of its keys.
 // Errors: ENOTFOUND (no key ring), EINVALID (a key file is malformed or
@@ -176,7 +232,7 @@ func loadKeyDir(kd string) (*KeyRing, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("load key ring: %w", err)
 	}
-	k := &KeyRing{kd: kd, nums: nums}
+	k := &KeyRing{kd: kd, nums: nums, reload: &ringReload{}}
 	for _, n := range nums {
 		id, err := readIdentity(filepath.Join(kd, keyName(n)))
 		if err != nil {

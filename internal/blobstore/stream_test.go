@@ -118,3 +118,54 @@ func TestEncryptedPutFreshKeys(t *testing.T) {
 		t.Error("two encryptions of the same content share ciphertext")
 	}
 }
+
+// writeLog records the lengths of writes, keeping the bytes.
+type writeLog struct {
+	bytes.Buffer
+	lens []int
+}
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.lens = append(w.lens, len(p))
+	return w.Buffer.Write(p)
+}
+
+// TestEncryptWholeBuffers: the age file is written in whole buffers of
+// copyBufferSize bytes (disks take aligned, whole-MiB writes fastest),
+// the last one excepted, whatever the header's size and the content's.
+func TestEncryptWholeBuffers(t *testing.T) {
+	ids := make([]*age.X25519Identity, 3)
+	var recipients []age.Recipient
+	for i := range ids {
+		ids[i], _ = age.GenerateX25519Identity()
+		recipients = append(recipients, ids[i].Recipient())
+	}
+	for _, nr := range []int{1, 3} {
+		for _, size := range []int{0, 5, copyBufferSize - 300, copyBufferSize, 3*copyBufferSize + 77, 17 * copyBufferSize} {
+			plain := make([]byte, size)
+			io.ReadFull(newStream(uint64(size+nr)), plain)
+			var w writeLog
+			n, sum, err := encryptHashed(context.Background(), &w, bytes.NewReader(plain), recipients[:nr])
+			if err != nil || n != int64(size) || !bytes.Equal(sum, sha256Of(plain)) {
+				t.Fatalf("%d bytes, %d recipients: n %d, %v", size, nr, n, err)
+			}
+			for i, l := range w.lens {
+				if i < len(w.lens)-1 && l != copyBufferSize || l == 0 || l > copyBufferSize {
+					t.Errorf("%d bytes, %d recipients: write %d of %d has %d bytes", size, nr, i, len(w.lens), l)
+				}
+			}
+			r, err := age.Decrypt(bytes.NewReader(w.Bytes()), ids[nr-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, plain) {
+				t.Errorf("%d bytes, %d recipients: age decrypts %d bytes, %v", size, nr, len(got), err)
+			}
+		}
+	}
+}
+
+func sha256Of(b []byte) []byte {
+	s := sha256.Sum256(b)
+	return s[:]
+}

@@ -321,10 +321,11 @@ func TestVerifyDetectsTamperedBlob(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "OK") {
 		t.Fatalf("verify of a fresh store: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	// Flip one byte of the second blob.
+	// Flip one byte of the second blob (an age file, blobs/age/xx/<hex>.age,
+	// in an encrypted store: the default).
 	var path string
 	filepath.WalkDir(filepath.Join(dir, "blobs"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Base(p) == blobs[1] {
+		if err == nil && !d.IsDir() && strings.TrimSuffix(filepath.Base(p), ".age") == blobs[1] {
 			path = p
 		}
 		return nil

@@ -31,9 +31,13 @@ func TestS3Store(t *testing.T) {
 		t.Fatalf("%d items", len(items))
 	}
 	hex := items[0].Blob.Hex()
-	blob := filepath.Join(g.Root, bucket, "custody", "sha256", hex)
+	// Stores are encrypted by default: the bucket holds an age file.
+	blob := filepath.Join(g.Root, bucket, "custody", "age", hex+".age")
 	if _, err := os.Stat(blob); err != nil {
 		t.Fatalf("the blob is not in the bucket: %v", err)
+	}
+	if b, _ := os.ReadFile(blob); strings.Contains(string(b), "grave 17") {
+		t.Error("the bucket holds the plaintext")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "blobs")); err == nil {
 		t.Error("an S3 store also wrote a local blobs directory")

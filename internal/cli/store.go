@@ -24,12 +24,17 @@ import (
 	"github.com/google/uuid"
 )
 
-// StoreFormat names the store layout in config.json.
+// StoreFormat names the store layout in config.json. Version 2 marks an
+// encrypted store (so that a custody too old to decrypt refuses it instead
+// of misreading it); an unencrypted store is still written as version 1.
 const (
 	StoreFormat  = "custody-store"
-	StoreVersion = 1
+	StoreVersion = 2
 	configName   = "config.json"
 	keyName      = "log.key"
+	// EncryptionAge is Config.Encryption of a store whose blobs and private
+	// payloads are encrypted with the key ring in keys/ (docs/keys.md).
+	EncryptionAge = "age"
 )
 
 // Config is a store's config.json.
@@ -45,15 +50,22 @@ type Config struct {
 	// Blobs is "file" (the store's blobs/ directory) or an s3:// URL.
 	Blobs     string `json:"blobs"`
 	CreatedAt string `json:"created_at"`
+	// Encryption is EncryptionAge when blob content and the log's private
+	// payloads are encrypted at rest with the keys in keys/, "" when not.
+	Encryption string `json:"encryption,omitempty"`
 }
+
+// Encrypted reports whether the store encrypts its content at rest.
+func (c Config) Encrypted() bool { return c.Encryption != "" }
 
 // store is an opened store directory.
 type store struct {
-	dir string
-	cfg Config
-	db  *sqlstore.DB
-	svc *evidence.Service
-	s3  *blobstore.S3
+	dir  string
+	cfg  Config
+	db   *sqlstore.DB
+	svc  *evidence.Service
+	s3   *blobstore.S3
+	ring *blobstore.KeyRing // nil unless the store is encrypted
 }
 
 func (st *store) Close() error {
@@ -64,8 +76,23 @@ func (st *store) Close() error {
 	return err
 }
 
+// initOptions are the choices custody init offers.
+type initOptions struct {
+	db, blobs, name string
+	// encrypt makes an encrypted store, with a new key ring in keys/ whose
+	// new data is also encrypted to backup (age1... recipients).
+	encrypt bool
+	backup  []string
+}
+
 // initStore creates a store in dir.
-func initStore(ctx context.Context, dir, dbURL, blobsURL, name string, now func() time.Time, logger *slog.Logger) (*store, error) {
+func initStore(ctx context.Context, dir string, opt initOptions, now func() time.Time, logger *slog.Logger) (*store, error) {
+	dbURL, blobsURL, name := opt.db, opt.blobs, opt.name
+	for _, r := range opt.backup {
+		if err := blobstore.CheckRecipient(r); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := os.Stat(filepath.Join(dir, configName)); err == nil {
 		return nil, custody.Errorf(custody.ECONFLICT, "%s already holds a Custody store", dir)
 	}
@@ -87,11 +114,17 @@ func initStore(ctx context.Context, dir, dbURL, blobsURL, name string, now func(
 	if blobsURL == "" {
 		blobsURL = "file"
 	}
-	cfg := Config{Format: StoreFormat, Version: StoreVersion, StoreID: id, Name: name, Origin: origin, VerifierKey: vkey,
+	cfg := Config{Format: StoreFormat, Version: 1, StoreID: id, Name: name, Origin: origin, VerifierKey: vkey,
 		DB: dbURL, Blobs: blobsURL, CreatedAt: custody.FormatTime(now())}
-	// The key first, 0600, never logged.
+	// The keys first, 0600, never logged.
 	if err := writeFileSync(filepath.Join(dir, keyName), []byte(skey+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write signing key: %w", err)
+	}
+	if opt.encrypt {
+		if err := blobstore.GenerateKeyRing(dir, opt.backup...); err != nil {
+			return nil, err
+		}
+		cfg.Version, cfg.Encryption = 2, EncryptionAge
 	}
 	raw, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := writeFileSync(filepath.Join(dir, configName), append(raw, '\n'), 0o600); err != nil {
@@ -195,15 +228,23 @@ func openStore(ctx context.Context, dir string, now func() time.Time, logger *sl
 	if err != nil {
 		return nil, custody.Errorf(custody.EINVALID, "the store's signing key %s cannot be read: %v", filepath.Join(dir, keyName), errors.Unwrap(err))
 	}
+	ring, err := loadKeys(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
 	dsn := cfg.DB
 	if p, ok := strings.CutPrefix(dsn, "sqlite:"); ok && !filepath.IsAbs(p) {
 		dsn = "sqlite:" + filepath.Join(dir, p)
 	}
-	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Now: now})
+	opts := sqlstore.Options{Now: now}
+	if ring != nil {
+		opts.Sealer = ring.Fields()
+	}
+	db, err := sqlstore.Open(ctx, dsn, opts)
 	if err != nil {
 		return nil, err
 	}
-	st := &store{dir: dir, cfg: cfg, db: db}
+	st := &store{dir: dir, cfg: cfg, db: db, ring: ring}
 	if id, err := db.Meta(ctx, "store_id"); err == nil && id != cfg.StoreID {
 		db.Close()
 		return nil, custody.Errorf(custody.EINVALID, "the database belongs to store %s, not %s", id, cfg.StoreID)
@@ -211,12 +252,21 @@ func openStore(ctx context.Context, dir string, now func() time.Time, logger *sl
 	var blobs custody.BlobStore
 	var pub, priv custody.ObjectStore
 	if cfg.Blobs == "file" {
-		fsb, err := blobstore.NewFS(filepath.Join(dir, "blobs"))
-		if err != nil {
-			db.Close()
-			return nil, err
+		if ring != nil {
+			b, err := blobstore.NewFSBackend(filepath.Join(dir, "blobs"))
+			if err != nil {
+				db.Close()
+				return nil, err
+			}
+			blobs = blobstore.NewEncrypted(b, ring)
+		} else {
+			fsb, err := blobstore.NewFS(filepath.Join(dir, "blobs"))
+			if err != nil {
+				db.Close()
+				return nil, err
+			}
+			blobs = fsb
 		}
-		blobs = fsb
 		if pub, err = blobstore.NewFSObjects(filepath.Join(dir, "log")); err != nil {
 			db.Close()
 			return nil, err
@@ -233,6 +283,9 @@ func openStore(ctx context.Context, dir string, now func() time.Time, logger *sl
 		}
 		st.s3 = s3
 		blobs, pub, priv = s3, s3.Objects("log/"), s3.Objects("private/")
+		if ring != nil {
+			blobs = blobstore.NewEncrypted(s3.EncryptedBackend(), ring)
+		}
 	}
 	st.svc, err = evidence.New(evidence.Config{StoreID: cfg.StoreID, Origin: cfg.Origin, SignerKey: strings.TrimSpace(string(skey)),
 		VerifierKey: cfg.VerifierKey, DB: db, Blobs: blobs, Public: pub, Private: priv, Now: now, Logger: logger, Localities: g})
@@ -241,6 +294,49 @@ func openStore(ctx context.Context, dir string, now func() time.Time, logger *sl
 		return nil, custody.Errorf(custody.EINVALID, "the store at %s is corrupt: %v", dir, err)
 	}
 	return st, nil
+}
+
+// loadKeys loads the key ring of an encrypted store (nil for a store that
+// is not encrypted), with errors that say which file is at fault and what to
+// do about it.
+func loadKeys(dir string, cfg Config) (*blobstore.KeyRing, error) {
+	if !cfg.Encrypted() {
+		return nil, nil
+	}
+	if cfg.Encryption != EncryptionAge {
+		return nil, &custody.Error{Code: custody.EUNSUPPORTED,
+			Message: fmt.Sprintf("the store at %s is encrypted with %q, which this custody does not know", dir, cfg.Encryption),
+			Hint:    "upgrade custody"}
+	}
+	ring, err := blobstore.LoadKeyRing(dir)
+	if err == nil {
+		return ring, nil
+	}
+	kd := blobstore.KeyDir(dir)
+	var ce *custody.Error
+	switch {
+	case custody.ErrorCode(err) == custody.ENOTFOUND:
+		return nil, &custody.Error{Code: custody.EINVALID,
+			Message: fmt.Sprintf("the store at %s is encrypted, and its keys are missing: no key files in %s", dir, kd),
+			Hint: "restore " + kd + " from the keys' backup (custody keys backup, or your offline copy; see docs/keys.md). " +
+				"Without the keys nobody can read the store's evidence files or the log's private payloads"}
+	case errors.As(err, &ce):
+		return nil, &custody.Error{Code: custody.EINVALID,
+			Message: fmt.Sprintf("the store at %s is encrypted, and its keys in %s cannot be loaded: %s", dir, kd, ce.Message),
+			Hint:    firstNonEmpty(ce.Hint, "restore "+kd+" from the keys' backup; see docs/keys.md")}
+	}
+	return nil, &custody.Error{Code: custody.EINVALID,
+		Message: fmt.Sprintf("the store at %s is encrypted, and its keys in %s cannot be read: %v", dir, kd, err),
+		Hint:    "check that this user may read " + kd + " (mode 0700, files 0600), or restore it from the keys' backup; see docs/keys.md"}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // redactURL hides a password in a database URL.

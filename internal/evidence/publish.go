@@ -78,6 +78,9 @@ func (s *Service) integrate(ctx context.Context, prev sqlstore.Integration, recs
 // Payload bundles mirror entry bundles (256 payloads each, same paths under
 // "payload/"), but payloads may exceed 64 KiB: each is a 4-byte big-endian
 // length and the bytes. They are private: they hold the content of the log.
+// In an encrypted store each payload is sealed on its own, as in the
+// database (the DB's Sealer: see docs/keys.md); the bundle's layout is the
+// same, and the hashes in the entries are over the plaintext.
 
 func payloadPath(bundle uint64, width int) string {
 	return "payload/" + verify.EntriesPath(bundle, width)
@@ -96,9 +99,17 @@ func (s *Service) writePayloads(ctx context.Context, from uint64, recs []custody
 			buf = append(buf, old...)
 		}
 		n := min(256-have, len(recs))
+		sealer := s.cfg.DB.Sealer()
 		for _, r := range recs[:n] {
-			buf = binary.BigEndian.AppendUint32(buf, uint32(len(r.Payload)))
-			buf = append(buf, r.Payload...)
+			p := r.Payload
+			if sealer != nil {
+				var err error
+				if p, err = sealer.Seal(nil, p); err != nil {
+					return fmt.Errorf("write payload bundle %d: %w", bundle, err)
+				}
+			}
+			buf = binary.BigEndian.AppendUint32(buf, uint32(len(p)))
+			buf = append(buf, p...)
 		}
 		if err := s.cfg.Private.Put(ctx, payloadPath(bundle, have+n), buf); err != nil {
 			return fmt.Errorf("write payload bundle %d: %w", bundle, err)
@@ -117,6 +128,7 @@ func (s *Service) readPayloads(ctx context.Context, bundle uint64, width int) ([
 		return nil, fmt.Errorf("read payload bundle %d: %w", bundle, err)
 	}
 	var out [][]byte
+	sealer := s.cfg.DB.Sealer()
 	for len(raw) > 0 {
 		if len(raw) < 4 {
 			return nil, custody.Errorf(custody.ETAMPERED, "payload bundle %d is truncated", bundle)
@@ -125,7 +137,19 @@ func (s *Service) readPayloads(ctx context.Context, bundle uint64, width int) ([
 		if uint64(n) > uint64(len(raw)-4) {
 			return nil, custody.Errorf(custody.ETAMPERED, "payload bundle %d is truncated", bundle)
 		}
-		out = append(out, raw[4:4+n])
+		p := raw[4 : 4+n]
+		if len(p) > 0 && p[0] != '{' {
+			// Sealed (payloads are JSON objects).
+			if sealer == nil {
+				return nil, custody.Errorf(custody.EINVALID, "payload bundle %d holds sealed payloads, and the store was opened without its keys", bundle)
+			}
+			opened, err := sealer.Open(nil, p)
+			if err != nil {
+				return nil, fmt.Errorf("payload bundle %d, payload %d: %w", bundle, len(out), err)
+			}
+			p = opened
+		}
+		out = append(out, p)
 		raw = raw[4+n:]
 	}
 	if len(out) != width {

@@ -319,7 +319,9 @@ func (s *Service) verifyIndex(ctx context.Context, r *Report, progress Progress)
 		return fmt.Errorf("scratch database: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	scratch, err := sqlstore.Open(ctx, filepath.Join(dir, "replay.db"), sqlstore.Options{})
+	// The scratch copy seals payloads as the store does (it lives in the
+	// system's temporary directory until Verify returns).
+	scratch, err := sqlstore.Open(ctx, filepath.Join(dir, "replay.db"), sqlstore.Options{Sealer: s.cfg.DB.Sealer()})
 	if err != nil {
 		return fmt.Errorf("scratch database: %w", err)
 	}
