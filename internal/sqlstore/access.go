@@ -59,6 +59,34 @@ func (s *Scope) cond(idCol, kindCol string) (string, []any) {
 	return "(" + strings.Join(parts, " OR ") + ")", args
 }
 
+// bulkCond is cond for queries that read a large part of the store (the
+// statistics, the map): the visible compartmented subjects and the
+// compartmented subjects are each computed once per statement as a set,
+// and each record is tested against them, instead of two correlated
+// probes per record — much cheaper over a million records, much dearer
+// for a page of fifty (which cond serves).
+func (s *Scope) bulkCond(idCol, kindCol string) (string, []any) {
+	if s.unrestricted() {
+		return "", nil
+	}
+	var parts []string
+	var args []any
+	if kindCol != "" {
+		parts = append(parts, kindCol+" = 'locality'")
+	}
+	if s.User != "" {
+		parts = append(parts, idCol+" IN (SELECT c.subject FROM compartments c WHERE c.compartment IN (SELECT g.compartment FROM grants g WHERE g.user_id = ?))")
+		args = append(args, s.User)
+	}
+	if s.General {
+		parts = append(parts, idCol+" NOT IN (SELECT c.subject FROM compartments c)")
+	}
+	if len(parts) == 0 {
+		return "1 = 0", nil
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", args
+}
+
 // setCompartments projects the compartments a record's current version
 // implies: its own (a case or team is its own compartment; its case and
 // team fields; its explicit compartments) and, for a case, the records and

@@ -71,7 +71,7 @@ func (f *MapFilter) where() (string, []any, error) {
 		q += " AND date <= ?"
 		args = append(args, f.To+"\uffff")
 	}
-	if c, a := f.Scope.cond("records.id", "records.kind"); c != "" {
+	if c, a := f.Scope.bulkCond("records.id", "records.kind"); c != "" {
 		q += " AND " + c
 		args = append(args, a...)
 	}

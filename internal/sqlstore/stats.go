@@ -60,7 +60,7 @@ func (db *DB) Stats(ctx context.Context, locality string, scope *Scope) (*custod
 		per[code] = ls
 		return ls
 	}
-	cte, cteArgs := scope.cond("records.id", "records.kind")
+	cte, cteArgs := scope.bulkCond("records.id", "records.kind")
 	scoped := func(q string, args []any) (string, []any) {
 		if cte == "" {
 			return q, args
