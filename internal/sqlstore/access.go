@@ -31,41 +31,20 @@ func (s *Scope) unrestricted() bool { return s == nil || s.All }
 // the record kind column, and locality records (public reference facts)
 // are always visible. "" when nothing is limited.
 func (s *Scope) cond(idCol, kindCol string) (string, []any) {
-	if s.unrestricted() {
-		return "", nil
-	}
-	var parts []string
-	var args []any
-	if kindCol != "" {
-		parts = append(parts, kindCol+" = 'locality'")
-	}
-	if s.User != "" {
-		// The user's grants are a subquery that does not depend on the
-		// row: both dialects compute it once per statement (an ephemeral
-		// index, a hashed subplan). "|| ''" makes the membership test an
-		// expression: SQLite would otherwise seek the primary key once
-		// per granted compartment for every row; this way it reads the
-		// subject's few rows once and tests each against the set.
-		parts = append(parts, "EXISTS (SELECT 1 FROM compartments c WHERE c.subject = "+idCol+
-			" AND c.compartment || '' IN (SELECT g.compartment FROM grants g WHERE g.user_id = ?))")
-		args = append(args, s.User)
-	}
-	if s.General {
-		parts = append(parts, "NOT EXISTS (SELECT 1 FROM compartments c WHERE c.subject = "+idCol+")")
-	}
-	if len(parts) == 0 {
-		return "1 = 0", nil
-	}
-	return "(" + strings.Join(parts, " OR ") + ")", args
+	return s.condition(idCol, kindCol, false)
 }
 
 // bulkCond is cond for queries that read a large part of the store (the
 // statistics, the map): the visible compartmented subjects and the
 // compartmented subjects are each computed once per statement as a set,
 // and each record is tested against them, instead of two correlated
-// probes per record — much cheaper over a million records, much dearer
-// for a page of fifty (which cond serves).
+// probes per record — cheaper over a million records, much dearer for a
+// page of fifty (which cond serves).
 func (s *Scope) bulkCond(idCol, kindCol string) (string, []any) {
+	return s.condition(idCol, kindCol, true)
+}
+
+func (s *Scope) condition(idCol, kindCol string, bulk bool) (string, []any) {
 	if s.unrestricted() {
 		return "", nil
 	}
@@ -74,12 +53,28 @@ func (s *Scope) bulkCond(idCol, kindCol string) (string, []any) {
 	if kindCol != "" {
 		parts = append(parts, kindCol+" = 'locality'")
 	}
+	const granted = "SELECT g.compartment FROM grants g WHERE g.user_id = ?"
 	if s.User != "" {
-		parts = append(parts, idCol+" IN (SELECT c.subject FROM compartments c WHERE c.compartment IN (SELECT g.compartment FROM grants g WHERE g.user_id = ?))")
+		if bulk {
+			parts = append(parts, idCol+" IN (SELECT c.subject FROM compartments c WHERE c.compartment IN ("+granted+"))")
+		} else {
+			// The user's grants are a subquery that does not depend on
+			// the row: both dialects compute it once per statement. "||
+			// ''" makes the membership test an expression: SQLite would
+			// otherwise seek the primary key once per granted compartment
+			// for every row; this way it reads the subject's few rows once
+			// and tests each against the set.
+			parts = append(parts, "EXISTS (SELECT 1 FROM compartments c WHERE c.subject = "+idCol+
+				" AND c.compartment || '' IN ("+granted+"))")
+		}
 		args = append(args, s.User)
 	}
 	if s.General {
-		parts = append(parts, idCol+" NOT IN (SELECT c.subject FROM compartments c)")
+		if bulk {
+			parts = append(parts, idCol+" NOT IN (SELECT c.subject FROM compartments c)")
+		} else {
+			parts = append(parts, "NOT EXISTS (SELECT 1 FROM compartments c WHERE c.subject = "+idCol+")")
+		}
 	}
 	if len(parts) == 0 {
 		return "1 = 0", nil
